@@ -1,0 +1,132 @@
+"""Moving data: export and import event files, verify the store, feed reporting databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from commands.options import DATE, Session, store_options
+from ledger import events as ev
+from ledger.errors import BadInput
+from ledger.eventfile import read, to_line
+from ledger.identity import member_id
+from ledger.member import Member
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@store_options
+def export_events(session: Session, file: str) -> None:
+    """Write every event, in recording order, to a JSON-lines file.
+
+    \b
+    Example:
+      zorgkas export backup.jsonl
+    """
+    count = 0
+    try:
+        out = open(file, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise BadInput("FILE", file, f"cannot be written ({exc.strerror})") from None
+    with out:
+        for e in session.ledger.scan():
+            out.write(json.dumps(to_line(e), ensure_ascii=False) + "\n")
+            count += 1
+    click.echo(f"exported {count} events to {file}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@store_options
+def import_events(session: Session, file: str) -> None:
+    """Append the events of a JSON-lines file: every line checked, all or nothing.
+
+    \b
+    Example:
+      zorgkas import takeover-2019.jsonl
+    """
+    path = Path(file)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
+    stamp = session.stamp()
+    with handle:
+        try:
+            batch = plan_import(session, read(handle, stamp.today, stamp.now))
+        except UnicodeDecodeError:
+            raise BadInput("FILE", file, "not UTF-8 text") from None
+    stored = session.ledger.append_many(batch)
+    click.echo(f"imported {len(stored)} events for {len(batch)} members from {file}")
+
+
+def plan_import(session: Session, lines: object) -> list[tuple[Member, list[ev.Event]]]:
+    """Check the file against the store and number each member's events after its last."""
+    import msgspec
+
+    ledger = session.ledger
+    empty = ledger.max_position() == 0
+    members: dict[str, Member] = {}
+    new: dict[str, list[ev.Event]] = {}
+    seen_ids: set[object] = set()
+    for line_no, event in lines:  # type: ignore[attr-defined]
+        member = members.get(event.insz)
+        if member is None:
+            member = Member(event.insz) if empty else ledger.load(event.insz)
+            members[event.insz] = member
+            new[event.insz] = []
+            seen_ids.update(e.id for e in member.events)
+        if event.id in seen_ids:
+            raise BadInput("id", str(event.id), "this event is already in the store or the file", line_no)
+        seen_ids.add(event.id)
+        pending = new[event.insz]
+        registered = member.is_registered or bool(pending)
+        if not registered and not isinstance(event, ev.Registered):
+            raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
+        version = member.version + len(pending) + 1
+        pending.append(msgspec.structs.replace(
+            event, originator_id=member_id(event.insz), originator_version=version))
+    return [(members[insz], new[insz]) for insz in members]
+
+
+@click.command()
+@store_options
+def verify(session: Session) -> None:
+    """Check every member's hash chain; exit 1 naming the first tampered event.
+
+    \b
+    Example:
+      zorgkas verify
+    """
+    problems = list(session.ledger.verify())
+    if problems:
+        for p in problems:
+            click.echo(f"tampered: {p}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(f"verified {session.ledger.count_events()} events: every hash chain intact")
+
+
+@click.command()
+@click.option("--to", "target", required=True, metavar="FILE|URL",
+              help="reporting.sqlite or postgresql://…")
+@click.option("--rebuild", is_flag=True, help="Drop the reporting tables and start over.")
+@click.option("--as-of", type=DATE, default=None, help="A reproducible extract as of this date.")
+@click.option("--with-insz", is_flag=True, help="Include INSZ numbers (internal use only).")
+@store_options
+def report(session: Session, target: str, rebuild: bool, as_of: object, with_insz: bool) -> None:
+    """Feed the projections into a reporting database (incremental).
+
+    \b
+    Example:
+      zorgkas report --to reporting.sqlite
+    """
+    from projections.reporting import export_report
+
+    summary = export_report(session.ledger, target, rebuild=rebuild, as_of=as_of or session.today,  # type: ignore[arg-type]
+                            with_insz=with_insz)
+    click.echo(summary)
+
+
+COMMANDS = [export_events, import_events, verify, report]

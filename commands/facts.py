@@ -1,0 +1,256 @@
+"""Writing facts: register, move, allowance, affiliate, pay, switch, exempt, budget, appeal,
+and the corrections (reverse-payment, retract, death). Each appends events; ``--on`` is
+the effective date. Nothing is written when a rule refuses (exit 1) or input is bad (2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import click
+
+from commands.options import DATE, EURO, FUND, HEALTH_FUND, INSZ, OGM, YEAR, Session, store_options
+from ledger import events as ev
+from ledger.member import Member
+from ledger.money import euro
+
+REGION = click.Choice(list(ev.REGIONS), case_sensitive=False)
+SITUATION = click.Choice(list(ev.SITUATIONS), case_sensitive=False)
+
+
+def _write(session: Session, insz: str, decide: Callable[[Member], list[ev.Event]]) -> list[ev.Event]:
+    return session.ledger.change(insz, decide)
+
+
+def _report(written: list[ev.Event]) -> None:
+    for e in written:
+        click.echo(f"{e.type} {e.insz} on {e.on.isoformat()} (event {e.originator_version}, id {e.id})")
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--born", type=DATE, required=True, help="Birth date.")
+@click.option("--region", type=REGION, required=True, help="Region of residence.")
+@click.option("--health-fund", type=HEALTH_FUND, required=True, help="CM|NZV|SOM|LZ|OZ|NONE.")
+@click.option("--situation", type=SITUATION, default="resident", show_default=True,
+              help="The exceptions of R-OBL-3..6.")
+@click.option("--resident-since", type=DATE, default=None,
+              help="When the current residence began (default: --on); R-ELIG-1 counts from it.")
+@click.option("--on", type=DATE, default=None, help="Effective date (default: today).")
+@store_options
+def register(session: Session, insz: str, born: date, region: str, health_fund: str,
+             situation: str, resident_since: date | None, on: date | None) -> None:
+    """Make a person known to the ledger (R-OBL-1..7).
+
+    \b
+    Example:
+      zorgkas register 98010112345 --born 1998-01-01 --region flanders \\
+          --health-fund CM --on 2024-01-02
+    """
+    day = on or session.today
+    _report(_write(session, insz, lambda m: m.register(
+        session.stamp(), born=born, region=region.lower(), health_fund=health_fund,
+        situation=situation.lower(), resident_since=resident_since, on=day)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--region", type=REGION, required=True, help="The new region.")
+@click.option("--situation", type=SITUATION, default="resident", show_default=True)
+@click.option("--on", type=DATE, required=True, help="Day of the move.")
+@store_options
+def move(session: Session, insz: str, region: str, situation: str, on: date) -> None:
+    """Record a move (or a change of insured situation) (R-OBL-1..6).
+
+    \b
+    Example:
+      zorgkas move 98010112345 --region brussels --on 2025-03-01
+    """
+    _report(_write(session, insz, lambda m: m.move(
+        session.stamp(), region=region.lower(), situation=situation.lower(), on=on)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--entitled/--not-entitled", required=True,
+              help="Entitled to the increased allowance (verhoogde tegemoetkoming) or not.")
+@click.option("--on", type=DATE, required=True)
+@store_options
+def allowance(session: Session, insz: str, entitled: bool, on: date) -> None:
+    """Record the increased allowance status (R-PREM-1, R-FINE-1).
+
+    \b
+    Example:
+      zorgkas allowance 98010112345 --entitled --on 2023-01-01
+    """
+    _report(_write(session, insz, lambda m: m.set_allowance(session.stamp(), entitled=entitled, on=on)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--fund", type=FUND, required=True, help="CM|NZV|SOM|LZ|OZ|VZK.")
+@click.option("--voluntary", "mode", flag_value="voluntary", help="A voluntary member (R-OBL-2, R-OBL-4).")
+@click.option("--early", "mode", flag_value="early", help="Early joining under 26 (R-OBL-7).")
+@click.option("--on", type=DATE, required=True)
+@store_options
+def affiliate(session: Session, insz: str, fund: str, mode: str | None, on: date) -> None:
+    """Affiliate a person with a care fund directly (R-AFF-1, R-FUND-1).
+
+    \b
+    Example:
+      zorgkas affiliate 98010112345 --fund CM --on 2024-02-01
+    """
+    _report(_write(session, insz, lambda m: m.affiliate(session.stamp(), fund=fund, mode=mode, on=on)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--amount", type=EURO, required=True, help="Euro: 64, 64.00 or 64,00.")
+@click.option("--on", type=DATE, required=True, help="Value date on the fund's account.")
+@click.option("--ogm", type=OGM, default=None, help="Structured message +++123/4567/89012+++.")
+@click.option("--bank-ref", default=None, help="The bank's reference: a re-read one is a duplicate.")
+@click.option("--method", type=click.Choice(["transfer", "direct-debit"]), default="transfer",
+              show_default=True)
+@click.option("--fine-year", type=YEAR, default=None, help="Pay the fine of this year (R-FINE-1).")
+@store_options
+def pay(session: Session, insz: str, amount: int, on: date, ogm: str | None, bank_ref: str | None,
+        method: str, fine_year: int | None) -> None:
+    """Record a payment (R-PREM-6..8); a first premium makes the payer a member (R-AFF-1).
+
+    \b
+    Example:
+      zorgkas pay 98010112345 --amount 62,00 --on 2024-03-15 --bank-ref B-2024-0001
+    """
+    written = _write(session, insz, lambda m: m.pay(
+        session.stamp(), amount_cents=amount, on=on, ogm=ogm, bank_ref=bank_ref, method=method,
+        fine_year=fine_year))
+    if not written:
+        click.echo(f"duplicate: bank reference {bank_ref} was already recorded; nothing written")
+        return
+    click.echo(f"received {euro(amount)} from {insz} on {on.isoformat()}")
+    _report(written)
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--to", "to_fund", type=FUND, required=True)
+@click.option("--requested-on", type=DATE, required=True, help="Day the new fund received the form.")
+@store_options
+def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> None:
+    """Request a switch of care fund (R-SW-1, R-SW-2, R-FUND-1).
+
+    \b
+    Example:
+      zorgkas switch 98010112345 --to VZK --requested-on 2024-11-20
+    """
+    written = _write(session, insz, lambda m: m.switch(session.stamp(), to_fund=to_fund,
+                                                       requested_on=requested_on))
+    for e in written:
+        assert isinstance(e, ev.FundSwitched)
+        click.echo(f"switch {e.from_fund} -> {e.to_fund} takes effect on {e.effective.isoformat()}")
+    _report(written)
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--reason", type=click.Choice(["debt-settlement", "bankruptcy", "insolvency"]), required=True)
+@click.option("--from", "start", type=DATE, required=True)
+@click.option("--until", type=DATE, default=None, help="Last day (may lie in the future).")
+@click.option("--evidence", default="", help="The decision the exemption rests on.")
+@store_options
+def exempt(session: Session, insz: str, reason: str, start: date, until: date | None, evidence: str) -> None:
+    """Record an exemption: no premium, no fine (R-PREM-4, R-FINE-1).
+
+    \b
+    Example:
+      zorgkas exempt 98010112345 --reason debt-settlement --from 2024-01-10 --until 2026-12-31
+    """
+    _report(_write(session, insz, lambda m: m.exempt(session.stamp(), reason=reason, start=start,
+                                                     until=until, evidence=evidence)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--kind", type=click.Choice(["severe-dependency", "elderly", "disability"]), required=True)
+@click.option("--from", "start", type=DATE, required=True)
+@click.option("--monthly", type=EURO, required=True, help="Monthly amount in euro.")
+@store_options
+def budget(session: Session, insz: str, kind: str, start: date, monthly: int) -> None:
+    """Grant a monthly care budget to an eligible member (R-ELIG-1..3, R-PREM-5).
+
+    \b
+    Example:
+      zorgkas budget 98010112345 --kind severe-dependency --from 2025-01-01 --monthly 135
+    """
+    _report(_write(session, insz, lambda m: m.grant_budget(session.stamp(), kind=kind, start=start,
+                                                           monthly_cents=monthly)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--fine-year", type=YEAR, required=True)
+@click.option("--upheld/--rejected", required=True)
+@click.option("--on", type=DATE, required=True)
+@store_options
+def appeal(session: Session, insz: str, fine_year: int, upheld: bool, on: date) -> None:
+    """Record the decision on an appeal against a fine (R-FINE-2).
+
+    \b
+    Example:
+      zorgkas appeal 98010112345 --fine-year 2025 --upheld --on 2025-12-01
+    """
+    _report(_write(session, insz, lambda m: m.appeal(session.stamp(), fine_year=fine_year,
+                                                     upheld=upheld, on=on)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--on", type=DATE, required=True, help="Day of death.")
+@store_options
+def death(session: Session, insz: str, on: date) -> None:
+    """Record a member's death: no premium or fine afterwards (R-PREM-4, R-FINE-1).
+
+    \b
+    Example:
+      zorgkas death 98010112345 --on 2025-06-30
+    """
+    _report(_write(session, insz, lambda m: m.die(session.stamp(), on=on)))
+
+
+@click.command("reverse-payment")
+@click.argument("insz", type=INSZ)
+@click.option("--bank-ref", required=True, help="The payment to take back.")
+@click.option("--on", type=DATE, required=True, help="Day the bank reversed it.")
+@click.option("--reason", default="reversed by the bank", show_default=True)
+@store_options
+def reverse_payment(session: Session, insz: str, bank_ref: str, on: date, reason: str) -> None:
+    """Correct a payment the bank took back; history keeps both (R-PREM-7).
+
+    \b
+    Example:
+      zorgkas reverse-payment 98010112345 --bank-ref B-2024-0001 --on 2024-04-02
+    """
+    _report(_write(session, insz, lambda m: m.reverse_payment(session.stamp(), bank_ref=bank_ref,
+                                                              on=on, reason=reason)))
+
+
+@click.command()
+@click.argument("insz", type=INSZ)
+@click.option("--event", "event_id", type=click.UUID, required=True, help="Id shown by `history`.")
+@click.option("--reason", required=True, help="Why the fact was wrong.")
+@store_options
+def retract(session: Session, insz: str, event_id: object, reason: str) -> None:
+    """Correct a fact recorded wrongly: ignored from now on, kept in history.
+
+    \b
+    Example:
+      zorgkas retract 98010112345 --event 1b4e28ba-2fa1-11d2-883f-0016d3cca427 \\
+          --reason "typed on the wrong member"
+    """
+    _report(_write(session, insz, lambda m: m.retract(session.stamp(), event_id=event_id,  # type: ignore[arg-type]
+                                                      reason=reason)))
+
+
+COMMANDS = [register, move, allowance, affiliate, pay, switch, exempt, budget, appeal, death,
+            reverse_payment, retract]

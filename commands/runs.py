@@ -1,0 +1,200 @@
+"""The yearly runs: invitations, letters, fines, auto-affiliation, cancellations.
+
+Each run streams every member once, lets the member aggregate decide (the rules are
+the same as for one member), and writes in batches of many members per transaction.
+A run is idempotent: the rules see what an earlier run wrote (one invitation, letter,
+fine per member and year), so a second run, or a run resumed after a crash, writes
+nothing twice. A batch that meets a clerk's concurrent change is redone member by
+member on the fresh history.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date
+
+import click
+
+from commands.options import DATE, YEAR, Session, store_options
+from ledger import events as ev
+from ledger import parameters
+from ledger.errors import ConcurrentChange, RuleRefused
+from ledger.member import Member, Stamp
+from ledger.rules.fines import check_fine_run_date
+from ledger.store import Ledger
+
+BATCH = 500
+
+Decide = Callable[[Member, Stamp], list[ev.Event]]
+
+
+def run_over_members(ledger: Ledger, decide: Decide, stamp: Stamp, label: str) -> tuple[int, int]:
+    """Apply ``decide`` to every member; returns (members touched, events written)."""
+    touched = written = 0
+    batch: list[tuple[Member, list[ev.Event]]] = []
+
+    def flush() -> None:
+        nonlocal touched, written
+        try:
+            stored = ledger.append_many(batch)
+            touched += sum(1 for _m, new in batch if new)
+            written += len(stored)
+        except ConcurrentChange:
+            for member, _new in batch:
+                again = ledger.change(member.insz, lambda m: decide(m, stamp))
+                touched += 1 if again else 0
+                written += len(again)
+        batch.clear()
+
+    with _progress(label) as advance:
+        for member in ledger.members():
+            new = decide(member, stamp)
+            if new:
+                batch.append((member, new))
+            if len(batch) >= BATCH:
+                flush()
+            advance()
+        if batch:
+            flush()
+    return touched, written
+
+
+class _progress:
+    """A rich progress bar when the output is a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if not sys.stdout.isatty():
+            return lambda: None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                            TextColumn("{task.completed} members"), TimeElapsedColumn())
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=None)
+        return lambda: self.bar.advance(task)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _run_day(session: Session, on: date | None, field: str = "--on") -> date:
+    day = on or session.today
+    session.stamp().check_not_future(field, day)
+    return day
+
+
+def _summary(name: str, year: int, day: date, touched: int, written: int, rules: str) -> None:
+    click.echo(f"{name} {year} on {day.isoformat()}: {touched} members touched, "
+               f"{written} events written ({rules})")
+
+
+def _check_year(year: int, day: date, earliest: date, rule: str, what: str) -> None:
+    if day < earliest:
+        raise RuleRefused(rule, f"{what} for {year} cannot be dated {day}: not before {earliest}")
+
+
+@click.group()
+def run() -> None:
+    """The yearly runs (batch, idempotent: a second run writes nothing new)."""
+
+
+@run.command()
+@click.option("--year", type=YEAR, required=True)
+@click.option("--on", type=DATE, default=None, help="Day the invitations are sent (default: today).")
+@store_options
+def invitations(session: Session, year: int, on: date | None) -> None:
+    """Send the payment invitations of YEAR (R-PREM-1..5, R-AFF-1).
+
+    \b
+    Example:
+      zorgkas run invitations --year 2025 --on 2025-01-15
+    """
+    day = _run_day(session, on)
+    _check_year(year, day, date(year - 1, 1, 1), "R-PREM-2", "invitations")
+    parameters.premium(year)  # a year missing from the schedule is refused up front
+    touched, written = run_over_members(
+        session.ledger, lambda m, s: m.invite(s, year=year, on=day), session.stamp(), "invitations")
+    _summary("invitations", year, day, touched, written, "R-PREM-1..5")
+
+
+@run.command()
+@click.option("--year", type=YEAR, required=True)
+@click.option("--on", type=DATE, default=None, help="Day the letters are sent (default: today).")
+@store_options
+def letters(session: Session, year: int, on: date | None) -> None:
+    """Send the registered letters of YEAR (R-LET-1).
+
+    \b
+    Example:
+      zorgkas run letters --year 2025 --on 2025-08-20
+    """
+    day = _run_day(session, on)
+    _check_year(year, day, date(year, 1, 1), "R-LET-1", "letters")
+    touched, written = run_over_members(
+        session.ledger, lambda m, s: m.send_letter(s, year=year, on=day), session.stamp(), "letters")
+    _summary("letters", year, day, touched, written, "R-LET-1")
+
+
+@run.command()
+@click.option("--year", type=YEAR, required=True)
+@click.option("--on", type=DATE, default=None, help="Day the fines are imposed (default: today).")
+@store_options
+def fines(session: Session, year: int, on: date | None) -> None:
+    """Impose the fines for the unpaid letters of YEAR; refused before 5 October (R-FINE-1).
+
+    \b
+    Example:
+      zorgkas run fines --year 2025 --on 2025-10-20
+    """
+    day = _run_day(session, on)
+    check_fine_run_date(year, day)
+    touched, written = run_over_members(
+        session.ledger, lambda m, s: m.impose_fine(s, year=year, on=day), session.stamp(), "fines")
+    _summary("fines", year, day, touched, written, "R-FINE-1")
+
+
+@run.command("auto-affiliation")
+@click.option("--year", type=YEAR, required=True)
+@click.option("--on", type=DATE, default=None, help="Effective day (default: 1 July of YEAR).")
+@store_options
+def auto_affiliation(session: Session, year: int, on: date | None) -> None:
+    """Affiliate with the Vlaamse Zorgkas everyone obliged but not affiliated on 1 July (R-AFF-3).
+
+    \b
+    Example:
+      zorgkas run auto-affiliation --year 2025
+    """
+    day = on or parameters.auto_affiliation_day(year)
+    _check_year(year, day, parameters.auto_affiliation_day(year), "R-AFF-3", "auto-affiliation")
+    session.stamp().check_not_future("--on", day)
+    touched, written = run_over_members(
+        session.ledger, lambda m, s: m.auto_affiliate(s, year=year, on=day), session.stamp(),
+        "auto-affiliation")
+    _summary("auto-affiliation", year, day, touched, written, "R-AFF-3")
+
+
+@run.command()
+@click.option("--year", type=YEAR, required=True)
+@click.option("--on", type=DATE, default=None,
+              help="Day of the run (default: today, or 31 December of a past YEAR).")
+@store_options
+def cancellations(session: Session, year: int, on: date | None) -> None:
+    """Cancel voluntary members who failed to pay twice (R-AFF-4).
+
+    \b
+    Example:
+      zorgkas run cancellations --year 2025
+    """
+    today = session.today
+    day = on or (today if today.year <= year else date(year, 12, 31))
+    session.stamp().check_not_future("--on", day)
+    _check_year(year, day, date(year, 1, 1), "R-AFF-4", "cancellations")
+    touched, written = run_over_members(
+        session.ledger, lambda m, s: m.cancel(s, year=year, on=day), session.stamp(), "cancellations")
+    _summary("cancellations", year, day, touched, written, "R-AFF-4")

@@ -1,0 +1,34 @@
+"""Date helpers used by the rules (calendar years, anniversaries, ISO parsing)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+
+def jan1(year: int) -> date:
+    return date(year, 1, 1)
+
+
+def dec31(year: int) -> date:
+    return date(year, 12, 31)
+
+
+def add_years(d: date, years: int) -> date:
+    """The same calendar day ``years`` later; 29 February becomes 28 February."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
+
+
+def day_in(year: int, spec: dict[str, int]) -> date:
+    """A fixture's {"month": M, "day": D} in ``year``."""
+    return date(year, spec["month"], spec["day"])
+
+
+def end_of_day(d: date) -> datetime:
+    return datetime.combine(d, datetime.max.time()).replace(microsecond=0)
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

@@ -1,0 +1,137 @@
+"""A member's history as seen from one point in both times.
+
+``History.view(events, as_of, known_on)`` keeps the events the ledger had recorded
+by ``known_on`` whose effective date is on or before ``as_of``, with retracted facts
+removed. Every rule reads a ``History``; nothing else filters events.
+
+Decision: the registration describes the person (birth date, first residence) and
+applies at every ``as_of``, whatever day it was recorded on; a move counts from its
+effective date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TypeVar
+
+from ledger import events as ev
+from ledger.errors import RuleRefused
+
+E = TypeVar("E", bound=ev.Event)
+
+
+@dataclass(frozen=True)
+class Residence:
+    """One stretch of residence: region and situation from ``since`` (until the next)."""
+
+    since: date
+    region: str
+    situation: str
+    event: ev.Event
+
+
+@dataclass(frozen=True)
+class History:
+    insz: str
+    as_of: date
+    known_on: datetime | None
+    events: tuple[ev.Event, ...]
+
+    @classmethod
+    def view(
+        cls,
+        insz: str,
+        events: Iterable[ev.Event],
+        as_of: date,
+        known_on: datetime | None = None,
+    ) -> History:
+        known = [e for e in events if known_on is None or e.recorded_at <= known_on]
+        retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
+        kept = tuple(
+            e
+            for e in known
+            if e.id not in retracted
+            and not isinstance(e, ev.EventRetracted)
+            and (e.on <= as_of or isinstance(e, ev.Registered))
+        )
+        return cls(insz=insz, as_of=as_of, known_on=known_on, events=kept)
+
+    def at(self, as_of: date) -> History:
+        """The same knowledge, looking at an earlier effective date."""
+        if as_of > self.as_of:
+            raise ValueError("a history can only be narrowed")
+        return History(
+            insz=self.insz,
+            as_of=as_of,
+            known_on=self.known_on,
+            events=tuple(e for e in self.events if e.on <= as_of or isinstance(e, ev.Registered)),
+        )
+
+    def of(self, kind: type[E]) -> list[E]:
+        """Events of one type in effective-date order (recording order breaks ties)."""
+        found = [e for e in self.events if isinstance(e, kind)]
+        return sorted(found, key=lambda e: e.on)
+
+    def events_in_order(self) -> list[ev.Event]:
+        """All events by effective date; events of one day keep their recording order."""
+        return sorted(self.events, key=lambda e: e.on)
+
+    # -- the person ----------------------------------------------------------------
+    @property
+    def registration(self) -> ev.Registered:
+        regs = self.of(ev.Registered)
+        if not regs:
+            raise RuleRefused(
+                "R-OBL-1",
+                f"{self.insz} is not registered: record the person with `zorgkas register` first",
+            )
+        return regs[-1]
+
+    @property
+    def is_registered(self) -> bool:
+        return any(isinstance(e, ev.Registered) for e in self.events)
+
+    @property
+    def born(self) -> date:
+        return self.registration.born
+
+    def residences(self) -> list[Residence]:
+        reg = self.registration
+        first = Residence(reg.resident_since or reg.on, reg.region, reg.situation, reg)
+        moves = [Residence(m.on, m.region, m.situation, m) for m in self.of(ev.Moved)]
+        return [first, *moves]
+
+    def residence_on(self, day: date) -> Residence:
+        current = self.residences()[0]
+        for res in self.residences():
+            if res.since <= day:
+                current = res
+        return current
+
+    def entitled_on(self, day: date) -> bool:
+        """Increased allowance on ``day`` (R-PREM-1, R-FINE-1)."""
+        entitled = False
+        for change in self.of(ev.AllowanceChanged):
+            if change.on <= day:
+                entitled = change.entitled
+        return entitled
+
+    def died_on(self) -> date | None:
+        deaths = self.of(ev.Died)
+        return deaths[0].on if deaths else None
+
+    # -- lookups by reference --------------------------------------------------------
+    def find(self, event_id: object) -> ev.Event | None:
+        return next((e for e in self.events if e.id == event_id), None)
+
+    def by_year(self, kind: type[E], year: int) -> E | None:
+        for e in self.of(kind):
+            if getattr(e, "year", None) == year:
+                return e
+        return None
+
+
+def sort_by_time(events: Sequence[ev.Event]) -> list[ev.Event]:
+    return sorted(events, key=lambda e: (e.on, e.recorded_at))

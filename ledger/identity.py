@@ -1,0 +1,77 @@
+"""Who is who: INSZ numbers, member stream ids, fund codes and structured messages (OGM/VCS).
+
+Check digits come from ``python-stdnum`` (``stdnum.be.ssn``, ``stdnum.be.ogm_vcs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from stdnum.be import ogm_vcs, ssn
+from stdnum.exceptions import ValidationError
+
+from ledger.errors import BadInput
+
+FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "VZK")
+HEALTH_FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "NONE")
+OPEN_FUND = "VZK"  # R-FUND-1: the Vlaamse Zorgkas is open to everyone
+
+_NAMESPACE = uuid.UUID("6f1d3c2e-7a0b-5c4e-9f3a-2b1c0d9e8f7a")
+
+
+def normalize_insz(text: str, field: str = "INSZ") -> str:
+    """The 11 digits of a valid INSZ (national register or BIS number), or BadInput."""
+    digits = "".join(ch for ch in str(text) if ch not in " .-")
+    try:
+        return ssn.validate(digits)
+    except ValidationError as exc:
+        raise BadInput(field, text, f"not a valid INSZ number ({exc})") from None
+
+
+def member_id(insz: str) -> uuid.UUID:
+    """The stable id of a member's event stream, derived from the INSZ."""
+    return uuid.uuid5(_NAMESPACE, insz)
+
+
+def fund_code(text: str, field: str = "--fund") -> str:
+    code = str(text).upper()
+    if code not in FUNDS:
+        raise BadInput(field, text, f"unknown care fund code (one of {', '.join(FUNDS)})")
+    return code
+
+
+def health_fund_code(text: str, field: str = "--health-fund") -> str:
+    code = str(text).upper()
+    if code not in HEALTH_FUNDS:
+        raise BadInput(field, text, f"unknown health fund (one of {', '.join(HEALTH_FUNDS)})")
+    return code
+
+
+def home_fund(health_fund: str) -> str:
+    """The care fund of a person's own health fund; the Vlaamse Zorgkas without one."""
+    return health_fund if health_fund in FUNDS else OPEN_FUND
+
+
+def normalize_ogm(text: str, field: str = "--ogm") -> str:
+    """The 12 digits of a structured message with valid check digits, or BadInput."""
+    try:
+        return ogm_vcs.validate(str(text))
+    except ValidationError as exc:
+        raise BadInput(field, text, f"not a valid structured message OGM/VCS ({exc})") from None
+
+
+def make_ogm(insz: str, year: int) -> str:
+    """A deterministic structured message for one member's premium of one year.
+
+    Ten digits: the year's last two digits and eight from a hash of the INSZ,
+    then the mod-97 check digits. Only used to recognise the year of a payment
+    of this member (R-PREM-7): a collision between members does no harm.
+    """
+    h = int(hashlib.sha256(insz.encode()).hexdigest(), 16) % 10**8
+    base = f"{year % 100:02d}{h:08d}"
+    return base + ogm_vcs.calc_check_digits(base)
+
+
+def format_ogm(ogm: str) -> str:
+    return ogm_vcs.format(ogm)

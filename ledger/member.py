@@ -1,0 +1,435 @@
+"""The ``Member`` aggregate: one INSZ, its events, and the commands a clerk gives.
+
+Each command checks its rules on the member's history and returns the new events; it
+never writes. ``ledger/store.py`` appends them with optimistic concurrency, so two
+clerks acting on one member at once cannot both win (the loser is retried on the
+fresh history, where the rules are checked again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger import events as ev
+from ledger import parameters
+from ledger.dates import jan1
+from ledger.errors import BadInput, RuleRefused
+from ledger.history import History
+from ledger.identity import home_fund, make_ogm, member_id
+from ledger.rules import affiliation as aff
+from ledger.rules.cancellation import cancellation_due
+from ledger.rules.eligibility import eligibility
+from ledger.rules.exemption import exempt_year
+from ledger.rules.fines import check_appeal, fine_due
+from ledger.rules.joining import window_on
+from ledger.rules.letters import letter_due
+from ledger.rules.obligation import (
+    COMPULSORY,
+    EXCLUDED,
+    MAY_JOIN,
+    VOLUNTARY,
+    is_adult_in,
+    obligation_on,
+    obligation_start,
+    turns_26_year,
+)
+from ledger.rules.switching import check_switch, switch_effective
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who records, when the ledger learns it, and what "today" is (CONTRACT.md clock)."""
+
+    clerk: str
+    recorded_at: datetime
+    today: date
+
+    def check_not_future(self, field_name: str, day: date) -> None:
+        if day > self.today:
+            raise BadInput(field_name, day.isoformat(), f"lies after today ({self.today})")
+
+
+@dataclass
+class Member:
+    insz: str
+    events: list[ev.Event] = field(default_factory=list)
+
+    @property
+    def id(self) -> UUID:
+        return member_id(self.insz)
+
+    @property
+    def version(self) -> int:
+        return self.events[-1].originator_version if self.events else 0
+
+    @property
+    def is_registered(self) -> bool:
+        return any(isinstance(e, ev.Registered) for e in self.events)
+
+    def history(self, as_of: date, known_on: datetime | None = None) -> History:
+        return History.view(self.insz, self.events, as_of, known_on)
+
+    def _new(self, stamp: Stamp, pending: Sequence[ev.Event], cls: type[ev.Event], on: date, **fields: Any) -> ev.Event:
+        return cls(
+            insz=self.insz,
+            on=on,
+            recorded_at=stamp.recorded_at,
+            clerk=stamp.clerk,
+            originator_id=self.id,
+            originator_version=self.version + len(pending) + 1,
+            **fields,
+        )
+
+    def _one(self, stamp: Stamp, cls: type[ev.Event], on: date, **fields: Any) -> list[ev.Event]:
+        return [self._new(stamp, (), cls, on, **fields)]
+
+    def _registered_history(self, as_of: date) -> History:
+        h = self.history(as_of)
+        h.registration  # noqa: B018 - raises RuleRefused when the person is unknown
+        return h
+
+    # -- the person ------------------------------------------------------------------
+    def register(
+        self,
+        stamp: Stamp,
+        *,
+        born: date,
+        region: str,
+        health_fund: str,
+        situation: str,
+        resident_since: date | None,
+        on: date,
+    ) -> list[ev.Event]:
+        stamp.check_not_future("--on", on)
+        stamp.check_not_future("--born", born)
+        if resident_since is not None:
+            stamp.check_not_future("--resident-since", resident_since)
+            if resident_since < born:
+                raise BadInput("--resident-since", resident_since.isoformat(), "lies before --born")
+        if self.is_registered:
+            raise RuleRefused(
+                "R-OBL-1",
+                f"{self.insz} is already registered; record changes with `zorgkas move` "
+                "or `zorgkas allowance`",
+            )
+        return self._one(
+            stamp,
+            ev.Registered,
+            on,
+            born=born,
+            region=region,
+            health_fund=health_fund,
+            situation=situation,
+            resident_since=resident_since or on,
+        )
+
+    def move(self, stamp: Stamp, *, region: str, situation: str, on: date) -> list[ev.Event]:
+        stamp.check_not_future("--on", on)
+        h = self._registered_history(on)
+        current = h.residence_on(on)
+        if (current.region, current.situation) == (region, situation):
+            raise RuleRefused("R-OBL-1", f"{self.insz} already lives in {region} ({situation}) on {on}")
+        return self._one(stamp, ev.Moved, on, region=region, situation=situation)
+
+    def set_allowance(self, stamp: Stamp, *, entitled: bool, on: date) -> list[ev.Event]:
+        stamp.check_not_future("--on", on)
+        h = self._registered_history(on)
+        if h.entitled_on(on) == entitled:
+            state = "entitled to" if entitled else "not entitled to"
+            raise RuleRefused("R-PREM-1", f"{self.insz} is already {state} the increased allowance on {on}")
+        return self._one(stamp, ev.AllowanceChanged, on, entitled=entitled)
+
+    def die(self, stamp: Stamp, *, on: date) -> list[ev.Event]:
+        stamp.check_not_future("--on", on)
+        h = self._registered_history(on)
+        if h.died_on() is not None:
+            raise RuleRefused("R-PREM-4", f"the death of {self.insz} was already recorded")
+        return self._one(stamp, ev.Died, on)
+
+    # -- membership ------------------------------------------------------------------
+    def affiliate(self, stamp: Stamp, *, fund: str, mode: str | None, on: date) -> list[ev.Event]:
+        """R-AFF-1 (direct affiliation by a clerk), R-FUND-1, R-OBL-*."""
+        stamp.check_not_future("--on", on)
+        h = self._registered_history(on)
+        current = aff.fund_on(h, on)
+        if current is not None:
+            raise RuleRefused(
+                "R-AFF-1",
+                f"{self.insz} is already a member of {current} on {on}; use `zorgkas switch` to change fund",
+            )
+        aff.check_fund_allowed(h, fund)
+        obligation = obligation_on(h, on)
+        adult = is_adult_in(h, on.year)
+        if mode == "early":
+            if adult:
+                raise RuleRefused(
+                    "R-OBL-7",
+                    f"early joining is for persons under 26; {self.insz} is 26 in "
+                    f"{turns_26_year(h)}: affiliate without --early",
+                )
+            res = h.residence_on(on)
+            if res.region not in ("flanders", "brussels") and res.situation not in (
+                "works-in-flanders",
+                "works-in-brussels",
+            ):
+                raise RuleRefused("R-OBL-3", f"{self.insz} lives in {res.region}: may not join")
+            kind = "early"
+            since = on
+        else:
+            if not adult:
+                raise RuleRefused(
+                    "R-OBL-7",
+                    f"{self.insz} is under 26 until {turns_26_year(h)}: no obligation; "
+                    "join early with --early (care budget, mobility aid, rehabilitation)",
+                )
+            if obligation.status == EXCLUDED or obligation.status not in MAY_JOIN:
+                raise RuleRefused(obligation.rule, f"{self.insz} may not join: {obligation.reason}")
+            if mode == "voluntary" and obligation.status == COMPULSORY:
+                raise RuleRefused(
+                    obligation.rule,
+                    f"{self.insz} must join ({obligation.reason}): affiliate without --voluntary",
+                )
+            kind = obligation.status
+            since = self._affiliation_start(h, on)
+        return self._one(stamp, ev.Affiliated, on, fund=fund, kind=kind, since=since, rule="R-AFF-1")
+
+    def _affiliation_start(self, h: History, on: date) -> date:
+        """R-AFF-1, R-AFF-2, R-ELIG-2: membership counts from 1 January of a premium year.
+
+        Joining within the window of the first premiums counts from the first obligation
+        year; a later joining (a late voluntary joiner, or history taken over from an
+        older system) counts from 1 January of the year of joining.
+        """
+        window = window_on(h, on)
+        if window is not None and on <= window.end:
+            return jan1(max(window.start.year, parameters.first_premium_year()))
+        return jan1(on.year)
+
+    def switch(self, stamp: Stamp, *, to_fund: str, requested_on: date) -> list[ev.Event]:
+        """R-SW-1: takes effect on 1 January of next year (or the year after, if late)."""
+        stamp.check_not_future("--requested-on", requested_on)
+        h = self._registered_history(requested_on)
+        current = check_switch(h, to_fund)
+        effective = switch_effective(to_fund, requested_on)
+        return self._one(
+            stamp, ev.FundSwitched, requested_on, from_fund=current, to_fund=to_fund, effective=effective
+        )
+
+    # -- money -----------------------------------------------------------------------
+    def pay(
+        self,
+        stamp: Stamp,
+        *,
+        amount_cents: int,
+        on: date,
+        ogm: str | None,
+        bank_ref: str | None,
+        method: str,
+        fine_year: int | None = None,
+    ) -> list[ev.Event]:
+        """R-PREM-6..8, R-AFF-1: record money; a first premium makes the payer a member.
+
+        Returns no events for a bank reference already recorded (a re-read bank file).
+        """
+        stamp.check_not_future("--on", on)
+        if amount_cents <= 0:
+            raise BadInput("--amount", amount_cents / 100, "a payment must be more than zero")
+        if bank_ref and self.payment_by_ref(bank_ref) is not None:
+            return []
+        h = self._registered_history(on)
+        if method == "direct-debit":
+            self._check_direct_debit(h, on)
+        if fine_year is not None and h.by_year(ev.FineImposed, fine_year) is None:
+            raise RuleRefused("R-FINE-1", f"there is no fine for {fine_year} to pay")
+        pending: list[ev.Event] = []
+        pending.append(
+            self._new(
+                stamp,
+                pending,
+                ev.PremiumPaid,
+                on,
+                amount_cents=amount_cents,
+                ogm=ogm,
+                bank_ref=bank_ref,
+                method=method,
+                fine_year=fine_year,
+            )
+        )
+        obligation = obligation_on(h, on)
+        if aff.period_on(h, on) is None and obligation.status in MAY_JOIN and fine_year is None:
+            invitation = next((i for i in h.of(ev.PremiumInvited) if ogm and i.ogm == ogm), None)
+            fund = invitation.fund if invitation else self._invitation_fund(h)
+            kind = obligation.status
+            since = self._affiliation_start(h, on)
+            pending.append(
+                self._new(stamp, pending, ev.Affiliated, on, fund=fund, kind=kind, since=since, rule="R-AFF-1")
+            )
+        return pending
+
+    def _check_direct_debit(self, h: History, on: date) -> None:
+        since = aff.affiliated_since(h, on)
+        if since is None or since.year >= on.year:
+            raise RuleRefused(
+                "R-PREM-8",
+                "direct debit applies only from the year after joining; pay by transfer",
+            )
+
+    def payment_by_ref(self, bank_ref: str) -> ev.PremiumPaid | None:
+        return next(
+            (e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref),
+            None,
+        )
+
+    def reverse_payment(self, stamp: Stamp, *, bank_ref: str, on: date, reason: str) -> list[ev.Event]:
+        """A correction: the bank took the payment back; history keeps both."""
+        stamp.check_not_future("--on", on)
+        payment = self.payment_by_ref(bank_ref)
+        if payment is None:
+            raise RuleRefused("R-PREM-7", f"no payment with bank reference {bank_ref!r} for {self.insz}")
+        if any(isinstance(e, ev.PaymentReversed) and e.payment_id == payment.id for e in self.events):
+            raise RuleRefused("R-PREM-7", f"the payment {bank_ref!r} was already reversed")
+        if on < payment.on:
+            raise BadInput("--on", on.isoformat(), f"lies before the payment's value date {payment.on}")
+        return self._one(stamp, ev.PaymentReversed, on, payment_id=payment.id, reason=reason)
+
+    def retract(self, stamp: Stamp, *, event_id: UUID, reason: str) -> list[ev.Event]:
+        """A correction of a fact recorded wrongly: the fact is ignored from now on."""
+        target = next((e for e in self.events if e.id == event_id), None)
+        if target is None:
+            raise BadInput("--event", str(event_id), f"no event with this id for {self.insz}")
+        if isinstance(target, (ev.Registered, ev.EventRetracted)):
+            raise RuleRefused("R-OBL-1", f"a {target.type} cannot be retracted")
+        if any(isinstance(e, ev.EventRetracted) and e.target_id == event_id for e in self.events):
+            raise RuleRefused("R-OBL-1", "this event was already retracted")
+        return self._one(stamp, ev.EventRetracted, stamp.today, target_id=event_id, reason=reason)
+
+    def exempt(self, stamp: Stamp, *, reason: str, start: date, until: date | None, evidence: str) -> list[ev.Event]:
+        """R-PREM-4: no premium in the years of the exemption, no fine during it."""
+        stamp.check_not_future("--from", start)
+        if until is not None and until < start:
+            raise BadInput("--until", until.isoformat(), f"lies before --from {start}")
+        self._registered_history(start)
+        return self._one(stamp, ev.ExemptionGranted, start, reason=reason, until=until, evidence=evidence)
+
+    def grant_budget(self, stamp: Stamp, *, kind: str, start: date, monthly_cents: int) -> list[ev.Event]:
+        """R-ELIG-1..3: a budget only for an eligible member; refusal names the date."""
+        stamp.check_not_future("--from", start)
+        if monthly_cents <= 0:
+            raise BadInput("--monthly", monthly_cents / 100, "a monthly budget must be more than zero")
+        h = self._registered_history(start)
+        elig = eligibility(h)
+        if not elig.eligible:
+            when = f"eligible from {elig.eligible_from}" if elig.eligible_from else "not eligible"
+            raise RuleRefused(
+                elig.rules[-1], f"{self.insz} may not receive a care budget on {start}: {when}; "
+                + "; ".join(elig.reasons)
+            )
+        running = [b for b in h.of(ev.BudgetGranted) if b.kind == kind and (b.until is None or b.until >= start)]
+        if running:
+            raise RuleRefused("R-ELIG-1", f"a {kind} budget already runs from {running[-1].on}")
+        return self._one(stamp, ev.BudgetGranted, start, kind=kind, monthly_cents=monthly_cents)
+
+    def appeal(self, stamp: Stamp, *, fine_year: int, upheld: bool, on: date) -> list[ev.Event]:
+        """R-FINE-2: an upheld appeal annuls the fine; it stays in history."""
+        stamp.check_not_future("--on", on)
+        h = self._registered_history(on)
+        fine = check_appeal(h, fine_year)
+        if on < fine.on:
+            raise BadInput("--on", on.isoformat(), f"lies before the fine of {fine.on}")
+        return self._one(stamp, ev.FineAppealDecided, on, fine_year=fine_year, upheld=upheld)
+
+    # -- the yearly runs (each returns nothing when the member has nothing to do) ------
+    def _invitation_fund(self, h: History, day: date | None = None) -> str:
+        current = aff.fund_on(h, day or h.as_of)
+        return current or home_fund(h.registration.health_fund)
+
+    def invite(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
+        """R-PREM-1..5, R-AFF-1: one invitation per member and year."""
+        if not self.is_registered:
+            return []
+        h = self.history(on)
+        if h.by_year(ev.PremiumInvited, year) is not None:
+            return []
+        if not is_adult_in(h, year) or exempt_year(h, year) or h.died_on():
+            return []  # R-PREM-3, R-PREM-4
+        if self._receives_budget(h, year):
+            return []  # R-PREM-5: deducted from the April budget payment instead
+        period = aff.period_on(h, on)
+        if period is not None:
+            if not period.covers_year(year):
+                return []
+            fund = aff.fund_on(h, max(on, jan1(year))) or period.fund
+            for sw in h.of(ev.FundSwitched):
+                if sw.effective <= jan1(year):
+                    fund = sw.to_fund
+        else:
+            # Not yet a member: invited in the window of their first premiums (R-AFF-1/2).
+            window = window_on(h, on)
+            if window is None or year not in window.years:
+                return []
+            fund = home_fund(h.registration.health_fund)
+        reduced = h.entitled_on(jan1(year - 1))
+        amount = parameters.premium(year).amount(reduced)
+        return self._one(
+            stamp, ev.PremiumInvited, on, year=year, amount_cents=amount, reduced=reduced,
+            ogm=make_ogm(self.insz, year), fund=fund,
+        )
+
+    def _receives_budget(self, h: History, year: int) -> bool:
+        day = parameters.budget_deduction_day(year)
+        return any(
+            b.on <= day and (b.until is None or b.until >= day) for b in h.of(ev.BudgetGranted)
+        )
+
+    def send_letter(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
+        """R-LET-1."""
+        if not self.is_registered:
+            return []
+        due = letter_due(self.history(on), year)
+        if due is None:
+            return []
+        return self._one(
+            stamp, ev.RegisteredLetterSent, on, year=year, premium_years=due.premium_years,
+            amount_cents=due.amount_cents,
+        )
+
+    def impose_fine(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
+        """R-FINE-1."""
+        if not self.is_registered:
+            return []
+        due = fine_due(self.history(on), year)
+        if due is None:
+            return []
+        return self._one(
+            stamp, ev.FineImposed, on, year=year, amount_cents=due.amount_cents,
+            premium_years=due.premium_years,
+        )
+
+    def auto_affiliate(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
+        """R-AFF-3: compulsory, not affiliated on 1 July: the Vlaamse Zorgkas, from 1 January."""
+        if not self.is_registered:
+            return []
+        h = self.history(on)
+        if aff.period_on(h, on) is not None:
+            return []
+        if obligation_on(h, on).status != COMPULSORY:
+            return []
+        start = obligation_start(h, on)
+        if start is None or start.day > on:
+            return []
+        since = jan1(max(start.year, parameters.first_premium_year()))
+        fund = parameters.auto_affiliation_fund()
+        return self._one(stamp, ev.Affiliated, on, fund=fund, kind="automatic", since=since, rule="R-AFF-3")
+
+    def cancel(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
+        """R-AFF-4."""
+        if not self.is_registered:
+            return []
+        due = cancellation_due(self.history(on), year)
+        if due is None:
+            return []
+        return self._one(stamp, ev.Cancelled, on, until=due.until, unpaid_years=due.unpaid_years)

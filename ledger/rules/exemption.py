@@ -1,0 +1,45 @@
+"""Years without premium and moments without fine (R-PREM-3, R-PREM-4, R-FINE-1).
+
+Decision: an exemption (debt settlement, bankruptcy, insolvency, death) that covers
+any day of a year frees that whole year's premium: DOMAIN.md says "no premium for
+years in which the member is in" it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ledger import events as ev
+from ledger.dates import dec31, jan1
+from ledger.history import History
+
+
+@dataclass(frozen=True)
+class Exemption:
+    reason: str
+    start: date
+    end: date | None
+    event: ev.Event
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    def overlaps_year(self, year: int) -> bool:
+        return self.start <= dec31(year) and (self.end is None or self.end >= jan1(year))
+
+
+def exemptions(history: History) -> list[Exemption]:
+    found = [Exemption(e.reason, e.on, e.until, e) for e in history.of(ev.ExemptionGranted)]
+    found += [Exemption("death", e.on, None, e) for e in history.of(ev.Died)]
+    return found
+
+
+def exempt_year(history: History, year: int) -> Exemption | None:
+    """R-PREM-4: the exemption that frees the premium of ``year``, if any."""
+    return next((x for x in exemptions(history) if x.overlaps_year(year)), None)
+
+
+def exempt_on(history: History, day: date) -> Exemption | None:
+    """R-FINE-1: no fine after death or during debt settlement/bankruptcy/insolvency."""
+    return next((x for x in exemptions(history) if x.covers(day)), None)

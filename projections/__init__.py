@@ -1,0 +1,2 @@
+"""Read models derived from the events: status (affiliation, continuity, arrears),
+explanations, and the reporting database export."""
