@@ -170,8 +170,12 @@ def auto_affiliation(session: Session, year: int, on: date | None) -> None:
     Example:
       zorgkas run auto-affiliation --year 2025
     """
-    day = on or parameters.auto_affiliation_day(year)
-    _check_year(year, day, parameters.auto_affiliation_day(year), "R-AFF-3", "auto-affiliation")
+    first_day = parameters.auto_affiliation_day(year)
+    if on is None and session.today < first_day:
+        raise RuleRefused("R-AFF-3", f"the auto-affiliation of {year} runs from {first_day}: "
+                                     "until then people may still join themselves")
+    day = on or first_day
+    _check_year(year, day, first_day, "R-AFF-3", "auto-affiliation")
     session.stamp().check_not_future("--on", day)
     touched, written = run_over_members(
         session.ledger, lambda m, s: m.auto_affiliate(s, year=year, on=day), session.stamp(),

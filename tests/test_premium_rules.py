@@ -1,0 +1,121 @@
+"""The premium: amounts, due dates, allocation, credit, budgets, direct debit (R-PREM-1..8)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.conftest import Clerk, make_insz
+
+A = make_insz(date(1990, 2, 2), 11)
+
+
+def _member_since_2020(clerk: Clerk) -> None:
+    clerk.register(A, "1990-02-02", "flanders", "CM", "2019-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", A, "--fund", "CM", "--on", "2020-01-02")
+
+
+def test_R_PREM_1_premium_per_year_from_the_schedule(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    s = clerk.status(A, "--as-of", "2026-06-01")
+    dues = {p["year"]: p["due_cents"] for p in s["premiums"]}
+    assert dues == {2020: 5300, 2021: 5400, 2022: 5400, 2023: 5800, 2024: 6200, 2025: 6400, 2026: 10000}
+    assert s["arrears"]["premiums_cents"] == 44500
+    unconfirmed = [p["year"] for p in s["premiums"] if not p["confirmed"]]
+    assert unconfirmed == [2020]
+
+
+def test_R_PREM_1_reduced_premium_needs_allowance_on_1_january_of_previous_year(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("allowance", A, "--entitled", "--on", "2023-01-01")
+    s = clerk.status(A, "--as-of", "2024-06-01")
+    dues = {p["year"]: p["due_cents"] for p in s["premiums"]}
+    assert dues[2023] == 5800  # entitled only from 2023: the 2023 premium is normal
+    assert dues[2024] == 3100  # entitled on 1 January 2023: the 2024 premium is reduced
+
+
+def test_R_PREM_1_a_year_missing_from_the_schedule_is_a_clear_error(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    result = clerk("run", "invitations", "--year", "2027", "--on", "2026-11-23", expect=1)
+    assert "R-PREM-1" in result.output and "2027" in result.output
+
+
+def test_R_PREM_2_invitation_carries_amount_and_structured_message(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("run", "invitations", "--year", "2025", "--on", "2025-01-10")
+    history = clerk("history", A, "--json").output
+    assert '"type": "PremiumInvited"' in history and '"amount_cents": 6400' in history
+    again = clerk("run", "invitations", "--year", "2025", "--on", "2025-01-11").output
+    assert "0 members touched, 0 events written" in again
+
+
+def test_R_PREM_3_no_premium_before_the_year_of_turning_26(clerk: Clerk) -> None:
+    young = make_insz(date(2000, 6, 1), 13)
+    clerk.register(young, "2000-06-01", "flanders", "CM", "2024-01-05")
+    clerk("affiliate", young, "--fund", "CM", "--early", "--on", "2024-01-05")
+    s = clerk.status(young, "--as-of", "2026-06-01")
+    assert [p["year"] for p in s["premiums"]] == [2026]
+
+
+def test_R_PREM_4_no_premium_in_years_of_debt_settlement(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("exempt", A, "--reason", "debt-settlement", "--from", "2022-03-01", "--until", "2023-06-30")
+    s = clerk.status(A, "--as-of", "2024-06-01")
+    assert [p["year"] for p in s["premiums"]] == [2020, 2021, 2024]
+
+
+def test_R_PREM_5_monthly_budget_pays_the_premium_in_april(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    for year, amount in ((2020, "53"), (2021, "54"), (2022, "54"), (2023, "58")):
+        clerk("pay", A, "--amount", amount, "--on", f"{year}-02-01")
+    clerk("budget", A, "--kind", "severe-dependency", "--from", "2024-02-01", "--monthly", "135")
+    clerk("run", "invitations", "--year", "2025", "--on", "2025-01-10")
+    s = clerk.status(A, "--as-of", "2025-04-01")
+    assert s["arrears"]["unpaid_years"] == []
+    paid = {p["year"]: p["paid_on"] for p in s["premiums"]}
+    assert paid[2024] == "2024-04-01" and paid[2025] == "2025-04-01"
+    assert '"PremiumInvited"' not in clerk("history", A, "--json").output
+
+
+def test_R_PREM_6_partial_payment_leaves_the_year_incomplete_and_excess_is_credit(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("pay", A, "--amount", "50", "--on", "2020-03-01")
+    s = clerk.status(A, "--as-of", "2020-06-01")
+    assert s["premiums"][0]["status"] == "incomplete" and s["arrears"]["premiums_cents"] == 300
+    clerk("pay", A, "--amount", "500", "--on", "2020-07-01")
+    s = clerk.status(A, "--as-of", "2020-08-01")
+    assert s["arrears"]["total_cents"] == 0 and s["credit_cents"] == 49700
+    s = clerk.status(A, "--as-of", "2021-01-01")  # credit pays next year's premium when it is owed
+    assert s["credit_cents"] == 49700 - 5400
+
+
+def test_R_PREM_7_unmatched_payment_goes_to_the_oldest_unpaid_premium(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("pay", A, "--amount", "53", "--on", "2022-05-01")
+    s = clerk.status(A, "--as-of", "2022-06-01")
+    assert s["arrears"]["unpaid_years"] == [2021, 2022]
+
+
+def test_R_PREM_7_structured_message_names_the_year(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("run", "invitations", "--year", "2022", "--on", "2022-01-10")
+    import json
+
+    invitation = [e for e in json.loads(clerk("history", A, "--json").output) if e["type"] == "PremiumInvited"][0]
+    clerk("pay", A, "--amount", "54", "--on", "2022-02-01", "--ogm", invitation["ogm"])
+    s = clerk.status(A, "--as-of", "2022-06-01")
+    assert s["arrears"]["unpaid_years"] == [2020, 2021]
+
+
+def test_R_PREM_7_wrong_structured_message_is_still_allocated(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("pay", A, "--amount", "53", "--on", "2020-02-01", "--ogm", "+++000/0000/00097+++")
+    assert clerk.status(A, "--as-of", "2020-06-01")["arrears"]["total_cents"] == 0
+
+
+def test_R_PREM_8_direct_debit_only_from_the_year_after_joining(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    refused = clerk("pay", A, "--amount", "53", "--on", "2020-03-01", "--method", "direct-debit", expect=1)
+    assert "R-PREM-8" in refused.output
+    clerk("pay", A, "--amount", "54", "--on", "2021-03-01", "--method", "direct-debit")
+    s = clerk.status(A, "--as-of", "2021-06-01")
+    assert s["arrears"]["unpaid_years"] == [2020]  # an overdue premium is not paid by direct debit
