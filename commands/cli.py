@@ -40,8 +40,13 @@ class LedgerGroup(click.Group):
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", "store_url", metavar="URL", default=None,
-              help="SQLite file or postgresql://… URL (env ZORGKAS_STORE; default ./zorgkas.sqlite).")
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    default=None,
+    help="SQLite file or postgresql://… URL (env ZORGKAS_STORE; default ./zorgkas.sqlite).",
+)
 @click.option("--clerk", default=None, help="Who records the facts (env ZORGKAS_CLERK).")
 @click.version_option(package_name="zorgkas")
 def cli(store_url: str | None, clerk: str | None) -> None:

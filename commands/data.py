@@ -86,8 +86,9 @@ def plan_import(session: Session, lines: object) -> list[tuple[Member, list[ev.E
         if not registered and not isinstance(event, ev.Registered):
             raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
         version = member.version + len(pending) + 1
-        pending.append(msgspec.structs.replace(
-            event, originator_id=member_id(event.insz), originator_version=version))
+        pending.append(
+            msgspec.structs.replace(event, originator_id=member_id(event.insz), originator_version=version)
+        )
     return [(members[insz], new[insz]) for insz in members]
 
 
@@ -109,8 +110,7 @@ def verify(session: Session) -> None:
 
 
 @click.command()
-@click.option("--to", "target", required=True, metavar="FILE|URL",
-              help="reporting.sqlite or postgresql://…")
+@click.option("--to", "target", required=True, metavar="FILE|URL", help="reporting.sqlite or postgresql://…")
 @click.option("--rebuild", is_flag=True, help="Drop the reporting tables and start over.")
 @click.option("--as-of", type=DATE, default=None, help="A reproducible extract as of this date.")
 @click.option("--with-insz", is_flag=True, help="Include INSZ numbers (internal use only).")
@@ -124,8 +124,13 @@ def report(session: Session, target: str, rebuild: bool, as_of: object, with_ins
     """
     from projections.reporting import export_report
 
-    summary = export_report(session.ledger, target, rebuild=rebuild, as_of=as_of or session.today,  # type: ignore[arg-type]
-                            with_insz=with_insz)
+    summary = export_report(
+        session.ledger,
+        target,
+        rebuild=rebuild,
+        as_of=as_of or session.today,  # type: ignore[arg-type]
+        with_insz=with_insz,
+    )
     click.echo(summary)
 
 

@@ -33,6 +33,24 @@ def demo(session: Session) -> None:
         click.echo(f"{session.store_url} already holds events; showing them")
     for member in ledger.members():
         data = status_json(member.insz, member.events, stamp.today, None)
-        click.echo(json.dumps({k: data[k] for k in (
-            "insz", "as_of", "obligation", "affiliated", "fund", "kind", "affiliated_since",
-            "joined_on_time", "eligible", "eligible_from", "arrears", "credit_cents")}))
+        click.echo(
+            json.dumps(
+                {
+                    k: data[k]
+                    for k in (
+                        "insz",
+                        "as_of",
+                        "obligation",
+                        "affiliated",
+                        "fund",
+                        "kind",
+                        "affiliated_since",
+                        "joined_on_time",
+                        "eligible",
+                        "eligible_from",
+                        "arrears",
+                        "credit_cents",
+                    )
+                }
+            )
+        )

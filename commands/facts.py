@@ -33,14 +33,27 @@ def _report(written: list[ev.Event]) -> None:
 @click.option("--born", type=DATE, required=True, help="Birth date.")
 @click.option("--region", type=REGION, required=True, help="Region of residence.")
 @click.option("--health-fund", type=HEALTH_FUND, required=True, help="CM|NZV|SOM|LZ|OZ|NONE.")
-@click.option("--situation", type=SITUATION, default="resident", show_default=True,
-              help="The exceptions of R-OBL-3..6.")
-@click.option("--resident-since", type=DATE, default=None,
-              help="When the current residence began (default: --on); R-ELIG-1 counts from it.")
+@click.option(
+    "--situation", type=SITUATION, default="resident", show_default=True, help="The exceptions of R-OBL-3..6."
+)
+@click.option(
+    "--resident-since",
+    type=DATE,
+    default=None,
+    help="When the current residence began (default: --on); R-ELIG-1 counts from it.",
+)
 @click.option("--on", type=DATE, default=None, help="Effective date (default: today).")
 @store_options
-def register(session: Session, insz: str, born: date, region: str, health_fund: str,
-             situation: str, resident_since: date | None, on: date | None) -> None:
+def register(
+    session: Session,
+    insz: str,
+    born: date,
+    region: str,
+    health_fund: str,
+    situation: str,
+    resident_since: date | None,
+    on: date | None,
+) -> None:
     """Make a person known to the ledger (R-OBL-1..7).
 
     \b
@@ -49,9 +62,21 @@ def register(session: Session, insz: str, born: date, region: str, health_fund: 
           --health-fund CM --on 2024-01-02
     """
     day = on or session.today
-    _report(_write(session, insz, lambda m: m.register(
-        session.stamp(), born=born, region=region.lower(), health_fund=health_fund,
-        situation=situation.lower(), resident_since=resident_since, on=day)))
+    _report(
+        _write(
+            session,
+            insz,
+            lambda m: m.register(
+                session.stamp(),
+                born=born,
+                region=region.lower(),
+                health_fund=health_fund,
+                situation=situation.lower(),
+                resident_since=resident_since,
+                on=day,
+            ),
+        )
+    )
 
 
 @click.command()
@@ -67,14 +92,22 @@ def move(session: Session, insz: str, region: str, situation: str, on: date) -> 
     Example:
       zorgkas move 98010112345 --region brussels --on 2025-03-01
     """
-    _report(_write(session, insz, lambda m: m.move(
-        session.stamp(), region=region.lower(), situation=situation.lower(), on=on)))
+    _report(
+        _write(
+            session,
+            insz,
+            lambda m: m.move(session.stamp(), region=region.lower(), situation=situation.lower(), on=on),
+        )
+    )
 
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--entitled/--not-entitled", required=True,
-              help="Entitled to the increased allowance (verhoogde tegemoetkoming) or not.")
+@click.option(
+    "--entitled/--not-entitled",
+    required=True,
+    help="Entitled to the increased allowance (verhoogde tegemoetkoming) or not.",
+)
 @click.option("--on", type=DATE, required=True)
 @store_options
 def allowance(session: Session, insz: str, entitled: bool, on: date) -> None:
@@ -110,21 +143,40 @@ def affiliate(session: Session, insz: str, fund: str, mode: str | None, on: date
 @click.option("--on", type=DATE, required=True, help="Value date on the fund's account.")
 @click.option("--ogm", type=OGM, default=None, help="Structured message +++123/4567/89012+++.")
 @click.option("--bank-ref", default=None, help="The bank's reference: a re-read one is a duplicate.")
-@click.option("--method", type=click.Choice(["transfer", "direct-debit"]), default="transfer",
-              show_default=True)
+@click.option(
+    "--method", type=click.Choice(["transfer", "direct-debit"]), default="transfer", show_default=True
+)
 @click.option("--fine-year", type=YEAR, default=None, help="Pay the fine of this year (R-FINE-1).")
 @store_options
-def pay(session: Session, insz: str, amount: int, on: date, ogm: str | None, bank_ref: str | None,
-        method: str, fine_year: int | None) -> None:
+def pay(
+    session: Session,
+    insz: str,
+    amount: int,
+    on: date,
+    ogm: str | None,
+    bank_ref: str | None,
+    method: str,
+    fine_year: int | None,
+) -> None:
     """Record a payment (R-PREM-6..8); a first premium makes the payer a member (R-AFF-1).
 
     \b
     Example:
       zorgkas pay 98010112345 --amount 62,00 --on 2024-03-15 --bank-ref B-2024-0001
     """
-    written = _write(session, insz, lambda m: m.pay(
-        session.stamp(), amount_cents=amount, on=on, ogm=ogm, bank_ref=bank_ref, method=method,
-        fine_year=fine_year))
+    written = _write(
+        session,
+        insz,
+        lambda m: m.pay(
+            session.stamp(),
+            amount_cents=amount,
+            on=on,
+            ogm=ogm,
+            bank_ref=bank_ref,
+            method=method,
+            fine_year=fine_year,
+        ),
+    )
     if not written:
         click.echo(f"duplicate: bank reference {bank_ref} was already recorded; nothing written")
         return
@@ -144,8 +196,9 @@ def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> Non
     Example:
       zorgkas switch 98010112345 --to VZK --requested-on 2024-11-20
     """
-    written = _write(session, insz, lambda m: m.switch(session.stamp(), to_fund=to_fund,
-                                                       requested_on=requested_on))
+    written = _write(
+        session, insz, lambda m: m.switch(session.stamp(), to_fund=to_fund, requested_on=requested_on)
+    )
     for e in written:
         assert isinstance(e, ev.FundSwitched)
         click.echo(f"switch {e.from_fund} -> {e.to_fund} takes effect on {e.effective.isoformat()}")
@@ -166,8 +219,13 @@ def exempt(session: Session, insz: str, reason: str, start: date, until: date | 
     Example:
       zorgkas exempt 98010112345 --reason debt-settlement --from 2024-01-10 --until 2026-12-31
     """
-    _report(_write(session, insz, lambda m: m.exempt(session.stamp(), reason=reason, start=start,
-                                                     until=until, evidence=evidence)))
+    _report(
+        _write(
+            session,
+            insz,
+            lambda m: m.exempt(session.stamp(), reason=reason, start=start, until=until, evidence=evidence),
+        )
+    )
 
 
 @click.command()
@@ -183,8 +241,13 @@ def budget(session: Session, insz: str, kind: str, start: date, monthly: int) ->
     Example:
       zorgkas budget 98010112345 --kind severe-dependency --from 2025-01-01 --monthly 135
     """
-    _report(_write(session, insz, lambda m: m.grant_budget(session.stamp(), kind=kind, start=start,
-                                                           monthly_cents=monthly)))
+    _report(
+        _write(
+            session,
+            insz,
+            lambda m: m.grant_budget(session.stamp(), kind=kind, start=start, monthly_cents=monthly),
+        )
+    )
 
 
 @click.command()
@@ -200,8 +263,9 @@ def appeal(session: Session, insz: str, fine_year: int, upheld: bool, on: date) 
     Example:
       zorgkas appeal 98010112345 --fine-year 2025 --upheld --on 2025-12-01
     """
-    _report(_write(session, insz, lambda m: m.appeal(session.stamp(), fine_year=fine_year,
-                                                     upheld=upheld, on=on)))
+    _report(
+        _write(session, insz, lambda m: m.appeal(session.stamp(), fine_year=fine_year, upheld=upheld, on=on))
+    )
 
 
 @click.command()
@@ -231,8 +295,13 @@ def reverse_payment(session: Session, insz: str, bank_ref: str, on: date, reason
     Example:
       zorgkas reverse-payment 98010112345 --bank-ref B-2024-0001 --on 2024-04-02
     """
-    _report(_write(session, insz, lambda m: m.reverse_payment(session.stamp(), bank_ref=bank_ref,
-                                                              on=on, reason=reason)))
+    _report(
+        _write(
+            session,
+            insz,
+            lambda m: m.reverse_payment(session.stamp(), bank_ref=bank_ref, on=on, reason=reason),
+        )
+    )
 
 
 @click.command()
@@ -248,9 +317,30 @@ def retract(session: Session, insz: str, event_id: object, reason: str) -> None:
       zorgkas retract 98010112345 --event 1b4e28ba-2fa1-11d2-883f-0016d3cca427 \\
           --reason "typed on the wrong member"
     """
-    _report(_write(session, insz, lambda m: m.retract(session.stamp(), event_id=event_id,  # type: ignore[arg-type]
-                                                      reason=reason)))
+    _report(
+        _write(
+            session,
+            insz,
+            lambda m: m.retract(
+                session.stamp(),
+                event_id=event_id,  # type: ignore[arg-type]
+                reason=reason,
+            ),
+        )
+    )
 
 
-COMMANDS = [register, move, allowance, affiliate, pay, switch, exempt, budget, appeal, death,
-            reverse_payment, retract]
+COMMANDS = [
+    register,
+    move,
+    allowance,
+    affiliate,
+    pay,
+    switch,
+    exempt,
+    budget,
+    appeal,
+    death,
+    reverse_payment,
+    retract,
+]

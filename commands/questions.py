@@ -47,15 +47,21 @@ def status(session: Session, insz: str, as_of: date | None, known_on: datetime |
     arrears = data["arrears"]
     click.echo(f"{data['insz']} on {data['as_of']}: {data['obligation']} ({data['obligation_rule']})")
     if data["affiliated"]:
-        click.echo(f"  member of {data['fund']} ({data['kind']}) since {data['affiliated_since']}; "
-                   f"joined on time: {data['joined_on_time']}")
+        click.echo(
+            f"  member of {data['fund']} ({data['kind']}) since {data['affiliated_since']}; "
+            f"joined on time: {data['joined_on_time']}"
+        )
     else:
         click.echo("  not affiliated")
-    click.echo(f"  eligible for a care budget: {data['eligible']} (from {data['eligible_from']}; "
-               f"{', '.join(data['eligibility_rules'])})")
-    click.echo(f"  owes {euro(arrears['total_cents'])}: premiums {euro(arrears['premiums_cents'])} "
-               f"{arrears['unpaid_years']}, fines {euro(arrears['fines_cents'])}; "
-               f"credit {euro(data['credit_cents'])}")
+    click.echo(
+        f"  eligible for a care budget: {data['eligible']} (from {data['eligible_from']}; "
+        f"{', '.join(data['eligibility_rules'])})"
+    )
+    click.echo(
+        f"  owes {euro(arrears['total_cents'])}: premiums {euro(arrears['premiums_cents'])} "
+        f"{arrears['unpaid_years']}, fines {euro(arrears['fines_cents'])}; "
+        f"credit {euro(data['credit_cents'])}"
+    )
     for letter in data["letters"]:
         click.echo(f"  letter {letter['year']} sent {letter['sent_on']} for {letter['premium_years']}")
     for fine in data["fines"]:
@@ -78,7 +84,9 @@ def event_line(e: ev.Event) -> dict[str, Any]:
 @as_of_options
 @json_option
 @store_options
-def history(session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool) -> None:
+def history(
+    session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool
+) -> None:
     """List a member's events (effective by --as-of, recorded by --known-on).
 
     \b
@@ -96,11 +104,16 @@ def history(session: Session, insz: str, as_of: date | None, known_on: datetime 
         return
     retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
     for e in shown:
-        fields = {k: v for k, v in event_line(e).items()
-                  if k not in ("type", "insz", "on", "recorded_at", "clerk", "id")}
+        fields = {
+            k: v
+            for k, v in event_line(e).items()
+            if k not in ("type", "insz", "on", "recorded_at", "clerk", "id")
+        }
         mark = "  [retracted]" if e.id in retracted else ""
-        click.echo(f"#{e.originator_version} {e.on.isoformat()} {e.type} {json.dumps(fields)} "
-                   f"(recorded {e.recorded_at.isoformat()} by {e.clerk}; id {e.id}){mark}")
+        click.echo(
+            f"#{e.originator_version} {e.on.isoformat()} {e.type} {json.dumps(fields)} "
+            f"(recorded {e.recorded_at.isoformat()} by {e.clerk}; id {e.id}){mark}"
+        )
 
 
 @click.command()
@@ -108,7 +121,9 @@ def history(session: Session, insz: str, as_of: date | None, known_on: datetime 
 @as_of_options
 @json_option
 @store_options
-def explain(session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool) -> None:
+def explain(
+    session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool
+) -> None:
     """Explain, in plain words, how each figure of `status` follows from the events.
 
     \b

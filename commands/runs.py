@@ -72,8 +72,12 @@ class _progress:
             return lambda: None
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                            TextColumn("{task.completed} members"), TimeElapsedColumn())
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} members"),
+            TimeElapsedColumn(),
+        )
         self.bar.start()
         task = self.bar.add_task(self.label, total=None)
         return lambda: self.bar.advance(task)  # type: ignore[union-attr]
@@ -90,8 +94,9 @@ def _run_day(session: Session, on: date | None, field: str = "--on") -> date:
 
 
 def _summary(name: str, year: int, day: date, touched: int, written: int, rules: str) -> None:
-    click.echo(f"{name} {year} on {day.isoformat()}: {touched} members touched, "
-               f"{written} events written ({rules})")
+    click.echo(
+        f"{name} {year} on {day.isoformat()}: {touched} members touched, {written} events written ({rules})"
+    )
 
 
 def _check_year(year: int, day: date, earliest: date, rule: str, what: str) -> None:
@@ -119,7 +124,8 @@ def invitations(session: Session, year: int, on: date | None) -> None:
     _check_year(year, day, date(year - 1, 1, 1), "R-PREM-2", "invitations")
     parameters.premium(year)  # a year missing from the schedule is refused up front
     touched, written = run_over_members(
-        session.ledger, lambda m, s: m.invite(s, year=year, on=day), session.stamp(), "invitations")
+        session.ledger, lambda m, s: m.invite(s, year=year, on=day), session.stamp(), "invitations"
+    )
     _summary("invitations", year, day, touched, written, "R-PREM-1..5")
 
 
@@ -137,7 +143,8 @@ def letters(session: Session, year: int, on: date | None) -> None:
     day = _run_day(session, on)
     _check_year(year, day, date(year, 1, 1), "R-LET-1", "letters")
     touched, written = run_over_members(
-        session.ledger, lambda m, s: m.send_letter(s, year=year, on=day), session.stamp(), "letters")
+        session.ledger, lambda m, s: m.send_letter(s, year=year, on=day), session.stamp(), "letters"
+    )
     _summary("letters", year, day, touched, written, "R-LET-1")
 
 
@@ -155,7 +162,8 @@ def fines(session: Session, year: int, on: date | None) -> None:
     day = _run_day(session, on)
     check_fine_run_date(year, day)
     touched, written = run_over_members(
-        session.ledger, lambda m, s: m.impose_fine(s, year=year, on=day), session.stamp(), "fines")
+        session.ledger, lambda m, s: m.impose_fine(s, year=year, on=day), session.stamp(), "fines"
+    )
     _summary("fines", year, day, touched, written, "R-FINE-1")
 
 
@@ -172,21 +180,28 @@ def auto_affiliation(session: Session, year: int, on: date | None) -> None:
     """
     first_day = parameters.auto_affiliation_day(year)
     if on is None and session.today < first_day:
-        raise RuleRefused("R-AFF-3", f"the auto-affiliation of {year} runs from {first_day}: "
-                                     "until then people may still join themselves")
+        raise RuleRefused(
+            "R-AFF-3",
+            f"the auto-affiliation of {year} runs from {first_day}: "
+            "until then people may still join themselves",
+        )
     day = on or first_day
     _check_year(year, day, first_day, "R-AFF-3", "auto-affiliation")
     session.stamp().check_not_future("--on", day)
     touched, written = run_over_members(
-        session.ledger, lambda m, s: m.auto_affiliate(s, year=year, on=day), session.stamp(),
-        "auto-affiliation")
+        session.ledger,
+        lambda m, s: m.auto_affiliate(s, year=year, on=day),
+        session.stamp(),
+        "auto-affiliation",
+    )
     _summary("auto-affiliation", year, day, touched, written, "R-AFF-3")
 
 
 @run.command()
 @click.option("--year", type=YEAR, required=True)
-@click.option("--on", type=DATE, default=None,
-              help="Day of the run (default: today, or 31 December of a past YEAR).")
+@click.option(
+    "--on", type=DATE, default=None, help="Day of the run (default: today, or 31 December of a past YEAR)."
+)
 @store_options
 def cancellations(session: Session, year: int, on: date | None) -> None:
     """Cancel voluntary members who failed to pay twice (R-AFF-4).
@@ -200,5 +215,6 @@ def cancellations(session: Session, year: int, on: date | None) -> None:
     session.stamp().check_not_future("--on", day)
     _check_year(year, day, date(year, 1, 1), "R-AFF-4", "cancellations")
     touched, written = run_over_members(
-        session.ledger, lambda m, s: m.cancel(s, year=year, on=day), session.stamp(), "cancellations")
+        session.ledger, lambda m, s: m.cancel(s, year=year, on=day), session.stamp(), "cancellations"
+    )
     _summary("cancellations", year, day, touched, written, "R-AFF-4")

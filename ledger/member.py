@@ -31,7 +31,6 @@ from ledger.rules.obligation import (
     COMPULSORY,
     EXCLUDED,
     MAY_JOIN,
-    VOLUNTARY,
     is_adult_in,
     obligation_on,
     obligation_start,
@@ -73,7 +72,9 @@ class Member:
     def history(self, as_of: date, known_on: datetime | None = None) -> History:
         return History.view(self.insz, self.events, as_of, known_on)
 
-    def _new(self, stamp: Stamp, pending: Sequence[ev.Event], cls: type[ev.Event], on: date, **fields: Any) -> ev.Event:
+    def _new(
+        self, stamp: Stamp, pending: Sequence[ev.Event], cls: type[ev.Event], on: date, **fields: Any
+    ) -> ev.Event:
         return cls(
             insz=self.insz,
             on=on,
@@ -266,7 +267,9 @@ class Member:
             kind = obligation.status
             since = self._affiliation_start(h, on)
             pending.append(
-                self._new(stamp, pending, ev.Affiliated, on, fund=fund, kind=kind, since=since, rule="R-AFF-1")
+                self._new(
+                    stamp, pending, ev.Affiliated, on, fund=fund, kind=kind, since=since, rule="R-AFF-1"
+                )
             )
         return pending
 
@@ -307,7 +310,9 @@ class Member:
             raise RuleRefused("R-OBL-1", "this event was already retracted")
         return self._one(stamp, ev.EventRetracted, stamp.today, target_id=event_id, reason=reason)
 
-    def exempt(self, stamp: Stamp, *, reason: str, start: date, until: date | None, evidence: str) -> list[ev.Event]:
+    def exempt(
+        self, stamp: Stamp, *, reason: str, start: date, until: date | None, evidence: str
+    ) -> list[ev.Event]:
         """R-PREM-4: no premium in the years of the exemption, no fine during it."""
         stamp.check_not_future("--from", start)
         if until is not None and until < start:
@@ -325,10 +330,12 @@ class Member:
         if not elig.eligible:
             when = f"eligible from {elig.eligible_from}" if elig.eligible_from else "not eligible"
             raise RuleRefused(
-                elig.rules[-1], f"{self.insz} may not receive a care budget on {start}: {when}; "
-                + "; ".join(elig.reasons)
+                elig.rules[-1],
+                f"{self.insz} may not receive a care budget on {start}: {when}; " + "; ".join(elig.reasons),
             )
-        running = [b for b in h.of(ev.BudgetGranted) if b.kind == kind and (b.until is None or b.until >= start)]
+        running = [
+            b for b in h.of(ev.BudgetGranted) if b.kind == kind and (b.until is None or b.until >= start)
+        ]
         if running:
             raise RuleRefused("R-ELIG-1", f"a {kind} budget already runs from {running[-1].on}")
         return self._one(stamp, ev.BudgetGranted, start, kind=kind, monthly_cents=monthly_cents)
@@ -375,15 +382,19 @@ class Member:
         reduced = h.entitled_on(jan1(year - 1))
         amount = parameters.premium(year).amount(reduced)
         return self._one(
-            stamp, ev.PremiumInvited, on, year=year, amount_cents=amount, reduced=reduced,
-            ogm=make_ogm(self.insz, year), fund=fund,
+            stamp,
+            ev.PremiumInvited,
+            on,
+            year=year,
+            amount_cents=amount,
+            reduced=reduced,
+            ogm=make_ogm(self.insz, year),
+            fund=fund,
         )
 
     def _receives_budget(self, h: History, year: int) -> bool:
         day = parameters.budget_deduction_day(year)
-        return any(
-            b.on <= day and (b.until is None or b.until >= day) for b in h.of(ev.BudgetGranted)
-        )
+        return any(b.on <= day and (b.until is None or b.until >= day) for b in h.of(ev.BudgetGranted))
 
     def send_letter(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
         """R-LET-1."""
@@ -393,7 +404,11 @@ class Member:
         if due is None:
             return []
         return self._one(
-            stamp, ev.RegisteredLetterSent, on, year=year, premium_years=due.premium_years,
+            stamp,
+            ev.RegisteredLetterSent,
+            on,
+            year=year,
+            premium_years=due.premium_years,
             amount_cents=due.amount_cents,
         )
 
@@ -405,7 +420,11 @@ class Member:
         if due is None:
             return []
         return self._one(
-            stamp, ev.FineImposed, on, year=year, amount_cents=due.amount_cents,
+            stamp,
+            ev.FineImposed,
+            on,
+            year=year,
+            amount_cents=due.amount_cents,
             premium_years=due.premium_years,
         )
 

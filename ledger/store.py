@@ -152,7 +152,9 @@ class Ledger:
         except LedgerError:
             raise
         except Exception as exc:  # a store that cannot be opened is bad input
-            raise BadInput("--store", redact(url), f"cannot open the event store ({type(exc).__name__})") from None
+            raise BadInput(
+                "--store", redact(url), f"cannot open the event store ({type(exc).__name__})"
+            ) from None
         self.recorder: Any = self.app.recorder
 
     def close(self) -> None:
@@ -208,8 +210,13 @@ class Ledger:
         table = self.recorder.events_table_name
         if self.is_postgres:
             schema = self.recorder.datastore.schema
-            sql = f'SELECT originator_id, originator_version, topic, state FROM "{schema}"."{table}" ORDER BY {order}'
-            with self.recorder.datastore.get_connection() as conn, conn.cursor(name="zorgkas_scan") as curs:
+            columns = "originator_id, originator_version, topic, state"
+            sql = f'SELECT {columns} FROM "{schema}"."{table}" ORDER BY {order}'
+            with (
+                self.recorder.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor(name="zorgkas_scan") as curs,
+            ):
                 curs.itersize = 5000
                 curs.execute(sql)
                 for row in curs:

@@ -76,8 +76,9 @@ class Clerk:
         self.today = "2026-11-23"
         self.now: str | None = None
 
-    def __call__(self, *args: str, today: str | None = None, now: str | None = None,
-                 expect: int | None = 0) -> Result:
+    def __call__(
+        self, *args: str, today: str | None = None, now: str | None = None, expect: int | None = 0
+    ) -> Result:
         env = {
             "ZORGKAS_STORE": self.store,
             "ZORGKAS_CLERK": "test-clerk",
@@ -95,11 +96,30 @@ class Clerk:
     def status(self, insz: str, *extra: str, today: str | None = None) -> dict[str, Any]:
         return json.loads(self("status", insz, "--json", *extra, today=today).output)
 
-    def register(self, insz: str, born: str, region: str = "flanders", fund: str = "CM",
-                 on: str | None = None, *extra: str) -> None:
+    def register(
+        self,
+        insz: str,
+        born: str,
+        region: str = "flanders",
+        fund: str = "CM",
+        on: str | None = None,
+        *extra: str,
+    ) -> None:
         day = on or self.today
-        self("register", insz, "--born", born, "--region", region, "--health-fund", fund,
-             "--on", day, *extra, today=day)
+        self(
+            "register",
+            insz,
+            "--born",
+            born,
+            "--region",
+            region,
+            "--health-fund",
+            fund,
+            "--on",
+            day,
+            *extra,
+            today=day,
+        )
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ B = make_insz(date(1990, 2, 2), 22)
 
 def _member_since_2020(clerk: Clerk, insz: str = A, fund: str = "CM") -> None:
     health_fund = "CM" if fund == "VZK" else fund
-    clerk.register(insz, "1990-02-02", "flanders", health_fund, "2019-12-01", "--resident-since", "1990-02-02")
+    clerk.register(
+        insz, "1990-02-02", "flanders", health_fund, "2019-12-01", "--resident-since", "1990-02-02"
+    )
     clerk("affiliate", insz, "--fund", fund, "--on", "2020-01-02")
 
 
@@ -75,8 +77,12 @@ def test_R_FINE_1_unpaid_letter_gives_a_250_euro_fine_on_top_of_the_premiums(cle
     clerk("run", "fines", "--year", "2024", "--on", "2024-10-20")
     s = clerk.status(A, "--as-of", "2024-10-21")
     assert s["fines"] == [{"year": 2024, "amount_cents": 25000, "status": "open"}]
-    assert s["arrears"] == {"premiums_cents": 12000, "fines_cents": 25000, "total_cents": 37000,
-                            "unpaid_years": [2023, 2024]}
+    assert s["arrears"] == {
+        "premiums_cents": 12000,
+        "fines_cents": 25000,
+        "total_cents": 37000,
+        "unpaid_years": [2023, 2024],
+    }
     assert "0 events written" in clerk("run", "fines", "--year", "2024", "--on", "2024-10-21").output
 
 
@@ -166,9 +172,16 @@ def test_R_ELIG_2_brussels_resident_joining_late_waits_five_years(clerk: Clerk) 
     clerk("pay", c, "--amount", "62", "--on", "2024-03-01")
     s = clerk.status(c, "--as-of", "2024-06-01")
     assert (s["affiliated"], s["kind"], s["affiliated_since"], s["joined_on_time"]) == (
-        True, "voluntary", "2024-01-01", False)
+        True,
+        "voluntary",
+        "2024-01-01",
+        False,
+    )
     assert (s["eligible"], s["eligible_from"], s["eligibility_rules"]) == (
-        False, "2029-01-01", ["R-ELIG-1", "R-ELIG-2"])
+        False,
+        "2029-01-01",
+        ["R-ELIG-1", "R-ELIG-2"],
+    )
 
 
 def test_R_ELIG_3_under_26_early_member_is_eligible(clerk: Clerk) -> None:

@@ -25,32 +25,92 @@ def test_R_OBL_3_wallonia_is_exempt_but_working_in_flanders_from_abroad_is_compu
     clerk.register(B, "1990-05-05", "wallonia", "SOM", "2020-01-01")
     assert clerk.status(B)["obligation"] == "exempt"
     c = make_insz(date(1985, 3, 3), 3)
-    clerk("register", c, "--born", "1985-03-03", "--region", "abroad", "--health-fund", "NONE",
-          "--situation", "works-in-flanders", "--on", "2020-01-01")
+    clerk(
+        "register",
+        c,
+        "--born",
+        "1985-03-03",
+        "--region",
+        "abroad",
+        "--health-fund",
+        "NONE",
+        "--situation",
+        "works-in-flanders",
+        "--on",
+        "2020-01-01",
+    )
     assert clerk.status(c)["obligation"] == "compulsory"
     d = make_insz(date(1985, 3, 3), 5)
-    clerk("register", d, "--born", "1985-03-03", "--region", "abroad", "--health-fund", "NONE",
-          "--situation", "works-in-brussels", "--on", "2020-01-01")
+    clerk(
+        "register",
+        d,
+        "--born",
+        "1985-03-03",
+        "--region",
+        "abroad",
+        "--health-fund",
+        "NONE",
+        "--situation",
+        "works-in-brussels",
+        "--on",
+        "2020-01-01",
+    )
     assert clerk.status(d)["obligation"] == "voluntary"
 
 
 def test_R_OBL_4_flemish_resident_insured_abroad_may_choose(clerk: Clerk) -> None:
-    clerk("register", B, "--born", "1990-05-05", "--region", "flanders", "--health-fund", "CM",
-          "--situation", "works-abroad", "--on", "2020-01-01")
+    clerk(
+        "register",
+        B,
+        "--born",
+        "1990-05-05",
+        "--region",
+        "flanders",
+        "--health-fund",
+        "CM",
+        "--situation",
+        "works-abroad",
+        "--on",
+        "2020-01-01",
+    )
     assert clerk.status(B)["obligation"] == "voluntary"
 
 
 def test_R_OBL_5_international_staff_may_not_join(clerk: Clerk) -> None:
-    clerk("register", B, "--born", "1990-05-05", "--region", "brussels", "--health-fund", "NONE",
-          "--situation", "international-staff", "--on", "2020-01-01")
+    clerk(
+        "register",
+        B,
+        "--born",
+        "1990-05-05",
+        "--region",
+        "brussels",
+        "--health-fund",
+        "NONE",
+        "--situation",
+        "international-staff",
+        "--on",
+        "2020-01-01",
+    )
     assert clerk.status(B)["obligation"] == "excluded"
     result = clerk("affiliate", B, "--fund", "VZK", "--voluntary", "--on", "2024-01-10", expect=1)
     assert "R-OBL-5" in result.output
 
 
 def test_R_OBL_6_non_eu_student_is_exempt_and_not_auto_affiliated(clerk: Clerk) -> None:
-    clerk("register", B, "--born", "1990-05-05", "--region", "flanders", "--health-fund", "NONE",
-          "--situation", "non-eu-student", "--on", "2020-01-01")
+    clerk(
+        "register",
+        B,
+        "--born",
+        "1990-05-05",
+        "--region",
+        "flanders",
+        "--health-fund",
+        "NONE",
+        "--situation",
+        "non-eu-student",
+        "--on",
+        "2020-01-01",
+    )
     assert clerk.status(B)["obligation"] == "exempt"
     clerk("run", "auto-affiliation", "--year", "2024", today="2024-07-01")
     assert clerk.status(B)["affiliated"] is False
@@ -80,7 +140,12 @@ def test_R_AFF_1_paying_the_first_premium_affiliates_from_1_january(clerk: Clerk
     clerk("run", "invitations", "--year", "2024", "--on", "2024-01-15")
     clerk("pay", A, "--amount", "62", "--on", "2024-03-10", "--bank-ref", "X1")
     s = clerk.status(A, "--as-of", "2024-03-10")
-    assert (s["affiliated"], s["fund"], s["kind"], s["affiliated_since"]) == (True, "NZV", "compulsory", "2024-01-01")
+    assert (s["affiliated"], s["fund"], s["kind"], s["affiliated_since"]) == (
+        True,
+        "NZV",
+        "compulsory",
+        "2024-01-01",
+    )
     assert s["arrears"] == {"premiums_cents": 0, "fines_cents": 0, "total_cents": 0, "unpaid_years": []}
     assert clerk.status(A, "--as-of", "2024-03-09")["affiliated"] is False
 

@@ -100,7 +100,9 @@ def test_R_PREM_7_structured_message_names_the_year(clerk: Clerk) -> None:
     clerk("run", "invitations", "--year", "2022", "--on", "2022-01-10")
     import json
 
-    invitation = [e for e in json.loads(clerk("history", A, "--json").output) if e["type"] == "PremiumInvited"][0]
+    invitation = [
+        e for e in json.loads(clerk("history", A, "--json").output) if e["type"] == "PremiumInvited"
+    ][0]
     clerk("pay", A, "--amount", "54", "--on", "2022-02-01", "--ogm", invitation["ogm"])
     s = clerk.status(A, "--as-of", "2022-06-01")
     assert s["arrears"]["unpaid_years"] == [2020, 2021]

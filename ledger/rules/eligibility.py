@@ -59,7 +59,10 @@ def residence_eligible_from(history: History) -> tuple[date | None, str]:
     for start, until, continuous, total, source in parameters.residence_periods():
         need = add_years(run_start, continuous)
         if total:
-            need = max(need, run_start + timedelta(days=(add_years(run_start, total) - run_start).days - earlier_days))
+            need = max(
+                need,
+                run_start + timedelta(days=(add_years(run_start, total) - run_start).days - earlier_days),
+            )
         when = max(need, start)
         if when <= until:
             candidates.append((when, source))

@@ -128,9 +128,7 @@ class Account:
 
     def fined_years(self) -> set[int]:
         """Premium years the Agency already claims with a fine that stands."""
-        return {
-            y for f in self.fines.values() if not f.annulled_by for y in f.fine.premium_years
-        }
+        return {y for f in self.fines.values() if not f.annulled_by for y in f.fine.premium_years}
 
     # -- moving money ------------------------------------------------------------------
     def _put(self, year: int, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
