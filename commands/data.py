@@ -55,7 +55,7 @@ def import_events(session: Session, file: str) -> None:
     stamp = session.stamp()
     with handle:
         try:
-            batch = plan_import(session, read(handle, stamp.today, stamp.now))
+            batch = plan_import(session, read(handle, stamp.today, stamp.recorded_at))
         except UnicodeDecodeError:
             raise BadInput("FILE", file, "not UTF-8 text") from None
     stored = session.ledger.append_many(batch)

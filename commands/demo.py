@@ -26,7 +26,7 @@ def demo(session: Session) -> None:
     stamp = session.stamp()
     ledger = session.ledger
     if ledger.max_position() == 0:
-        batch = plan_import(session, read(text.splitlines(), stamp.today, stamp.now))
+        batch = plan_import(session, read(text.splitlines(), stamp.today, stamp.recorded_at))
         stored = ledger.append_many(batch)
         click.echo(f"loaded {len(stored)} sample events for {len(batch)} members into {session.store_url}")
     else:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -178,9 +180,13 @@ class Ledger:
         return chained
 
     def change(
-        self, insz: str, decide: Callable[[Member], list[ev.Event]], attempts: int = 20
+        self, insz: str, decide: Callable[[Member], list[ev.Event]], attempts: int = 60
     ) -> list[ev.Event]:
-        """Load, decide, append; on a concurrent change, decide again on the fresh history."""
+        """Load, decide, append; on a concurrent change, decide again on the fresh history.
+
+        Retries wait a random, growing pause so that clerks colliding on one member
+        do not collide again in lock-step.
+        """
         for attempt in range(attempts):
             member = self.load(insz)
             new = decide(member)
@@ -189,6 +195,7 @@ class Ledger:
             except ConcurrentChange:
                 if attempt == attempts - 1:
                     raise
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 7)))
         return []
 
     def append_many(self, batch: Sequence[tuple[Member, Sequence[ev.Event]]]) -> list[ev.Event]:
