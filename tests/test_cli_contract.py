@@ -18,10 +18,23 @@ from tests.conftest import Clerk, make_insz
 A = make_insz(date(1990, 2, 2), 41)
 
 STATUS_KEYS = {
-    "insz", "as_of", "obligation", "affiliated", "fund", "kind", "affiliated_since",
-    "joined_on_time", "eligible", "eligible_from", "eligibility_rules", "arrears",
-    "credit_cents", "letters", "fines", "pending_switch",
-}  # fmt: skip
+    "insz",
+    "as_of",
+    "obligation",
+    "affiliated",
+    "fund",
+    "kind",
+    "affiliated_since",
+    "joined_on_time",
+    "eligible",
+    "eligible_from",
+    "eligibility_rules",
+    "arrears",
+    "credit_cents",
+    "letters",
+    "fines",
+    "pending_switch",
+}
 
 
 @pytest.mark.parametrize("typed", ["64", "64.00", "64,00", "64.0", "64,0"])
@@ -124,6 +137,17 @@ def test_a_new_sqlite_store_is_readable_by_its_owner_only(sqlite_clerk: Clerk) -
 
 
 def test_fixed_clock_is_stored_as_the_recorded_time(clerk: Clerk) -> None:
-    clerk("register", A, "--born", "1990-02-02", "--region", "flanders", "--health-fund", "CM",
-          "--on", "2024-01-01", now="2024-01-02T10:11:12")  # fmt: skip
+    clerk(
+        "register",
+        A,
+        "--born",
+        "1990-02-02",
+        "--region",
+        "flanders",
+        "--health-fund",
+        "CM",
+        "--on",
+        "2024-01-01",
+        now="2024-01-02T10:11:12",
+    )
     assert json.loads(clerk("history", A, "--json").output)[0]["recorded_at"] == "2024-01-02T10:11:12"

@@ -76,8 +76,15 @@ def live(born: date, region: str, steps: list) -> Member:  # type: ignore[type-a
     insz = make_insz(born, 7)
     member = Member(insz)
     stamp = Stamp(clerk="prop", recorded_at=NOW, today=TODAY)
-    member.events += member.register(stamp, born=born, region=region, health_fund="CM",
-                                     situation="resident", resident_since=born, on=date(2016, 1, 1))  # fmt: skip
+    member.events += member.register(
+        stamp,
+        born=born,
+        region=region,
+        health_fund="CM",
+        situation="resident",
+        resident_since=born,
+        on=date(2016, 1, 1),
+    )
     for i, step in enumerate(steps):
         stamp = Stamp(clerk="prop", recorded_at=NOW + timedelta(seconds=i), today=TODAY)
         try:
@@ -125,11 +132,11 @@ def test_a_yearly_run_twice_equals_once(case: tuple) -> None:  # type: ignore[ty
     stamp = Stamp(clerk="prop", recorded_at=NOW + timedelta(days=1), today=TODAY)
     for year in (2024, 2025):
         for run in (
-            lambda: m.invite(stamp, year=year, on=date(year, 1, 10)),
-            lambda: m.auto_affiliate(stamp, year=year, on=date(year, 7, 1)),
-            lambda: m.send_letter(stamp, year=year, on=date(year, 8, 20)),
-            lambda: m.impose_fine(stamp, year=year, on=date(year, 10, 20)),
-            lambda: m.cancel(stamp, year=year, on=date(year, 12, 31)),
+            lambda year=year: m.invite(stamp, year=year, on=date(year, 1, 10)),
+            lambda year=year: m.auto_affiliate(stamp, year=year, on=date(year, 7, 1)),
+            lambda year=year: m.send_letter(stamp, year=year, on=date(year, 8, 20)),
+            lambda year=year: m.impose_fine(stamp, year=year, on=date(year, 10, 20)),
+            lambda year=year: m.cancel(stamp, year=year, on=date(year, 12, 31)),
         ):
             m.events += run()
             assert run() == []
