@@ -54,6 +54,11 @@ def periods(history: History) -> list[Period]:
         if isinstance(e, ev.Affiliated) and current is None:
             current = Period(e.since, None, e.fund, e.kind, e)
         elif current is None:
+            if isinstance(e, ev.Cancelled) and found and found[-1].end and e.until < found[-1].end:
+                # A cancellation after the period already ended (e.g. by a move) still backdates it.
+                last = replace(found.pop(), end=e.until, closed_by=e)
+                if last.end is not None and last.end >= last.start:
+                    found.append(last)
             continue
         elif isinstance(e, ev.Cancelled):
             current = replace(current, end=e.until, closed_by=e)
