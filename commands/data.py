@@ -134,4 +134,37 @@ def report(session: Session, target: str, rebuild: bool, as_of: object, with_ins
     click.echo(summary)
 
 
-COMMANDS = [export_events, import_events, verify, report]
+@click.command("serve-report")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--port", default=8001, show_default=True)
+@click.option(
+    "--metadata-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Only write the Datasette metadata to this file.",
+)
+def serve_report(file: str, port: int, metadata_out: str | None) -> None:
+    """Open a reporting database in Datasette, with titles, queries and a dashboard.
+
+    \b
+    Example:
+      zorgkas report --to reporting.sqlite && zorgkas serve-report reporting.sqlite
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    from projections.datasette import metadata
+
+    meta = metadata(Path(file).stem)
+    if metadata_out:
+        Path(metadata_out).write_text(json.dumps(meta, indent=2))
+        click.echo(f"wrote {metadata_out}")
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(meta, f)
+    cmd = [sys.executable, "-m", "datasette", file, "-m", f.name, "--port", str(port)]
+    raise click.exceptions.Exit(subprocess.call(cmd))
+
+
+COMMANDS = [export_events, import_events, verify, report, serve_report]
