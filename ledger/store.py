@@ -149,14 +149,18 @@ class Ledger:
         self.url = url
         self.is_postgres = url.startswith(("postgresql://", "postgres://"))
         env = _postgres_env(url) if self.is_postgres else _sqlite_env(url)
-        try:
-            self.app = LedgerApp(env=env)
-        except LedgerError:
-            raise
-        except Exception as exc:  # a store that cannot be opened is bad input
-            raise BadInput(
-                "--store", redact(url), f"cannot open the event store ({type(exc).__name__})"
-            ) from None
+        for attempt in range(5):
+            try:
+                self.app = LedgerApp(env=env)
+                break
+            except LedgerError:
+                raise
+            except Exception as exc:  # a store that cannot be opened is bad input
+                # Clerks opening a new PostgreSQL store at once race to create its table.
+                if attempt == 4 or not self.is_postgres:
+                    reason = f"cannot open the event store ({type(exc).__name__})"
+                    raise BadInput("--store", redact(url), reason) from None
+                time.sleep(0.2 * (attempt + 1))
         self.recorder: Any = self.app.recorder
 
     def close(self) -> None:

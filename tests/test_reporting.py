@@ -78,7 +78,8 @@ def test_report_pseudonymizes_insz_unless_asked(sqlite_clerk: Clerk, tmp_path: A
     target = os.path.join(str(tmp_path), "r.sqlite")
     _history(sqlite_clerk)
     sqlite_clerk("report", "--to", target)
-    raw = open(target, "rb").read()
+    with open(target, "rb") as f:
+        raw = f.read()
     assert A.encode() not in raw
     row = sqlite3.connect(target).execute("SELECT member, insz FROM members").fetchone()
     assert row[1] is None and len(row[0]) == 20
