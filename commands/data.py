@@ -8,11 +8,8 @@ from pathlib import Path
 import click
 
 from commands.options import DATE, Session, store_options
-from ledger import events as ev
 from ledger.errors import BadInput
-from ledger.eventfile import read, to_line
-from ledger.identity import member_id
-from ledger.member import Member
+from ledger.eventfile import to_line
 
 
 @click.command("export")
@@ -47,49 +44,14 @@ def import_events(session: Session, file: str) -> None:
     Example:
       zorgkas import takeover-2019.jsonl
     """
-    path = Path(file)
+    stamp = session.stamp()
     try:
-        handle = path.open(encoding="utf-8")
+        handle = open(file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
-    stamp = session.stamp()
     with handle:
-        try:
-            batch = plan_import(session, read(handle, stamp.today, stamp.recorded_at))
-        except UnicodeDecodeError:
-            raise BadInput("FILE", file, "not UTF-8 text") from None
-    stored = session.ledger.append_many(batch)
-    click.echo(f"imported {len(stored)} events for {len(batch)} members from {file}")
-
-
-def plan_import(session: Session, lines: object) -> list[tuple[Member, list[ev.Event]]]:
-    """Check the file against the store and number each member's events after its last."""
-    import msgspec
-
-    ledger = session.ledger
-    empty = ledger.max_position() == 0
-    members: dict[str, Member] = {}
-    new: dict[str, list[ev.Event]] = {}
-    seen_ids: set[object] = set()
-    for line_no, event in lines:  # type: ignore[attr-defined]
-        member = members.get(event.insz)
-        if member is None:
-            member = Member(event.insz) if empty else ledger.load(event.insz)
-            members[event.insz] = member
-            new[event.insz] = []
-            seen_ids.update(e.id for e in member.events)
-        if event.id in seen_ids:
-            raise BadInput("id", str(event.id), "this event is already in the store or the file", line_no)
-        seen_ids.add(event.id)
-        pending = new[event.insz]
-        registered = member.is_registered or bool(pending)
-        if not registered and not isinstance(event, ev.Registered):
-            raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
-        version = member.version + len(pending) + 1
-        pending.append(
-            msgspec.structs.replace(event, originator_id=member_id(event.insz), originator_version=version)
-        )
-    return [(members[insz], new[insz]) for insz in members]
+        events, members = session.ledger.import_lines(handle, stamp.today, stamp.recorded_at)
+    click.echo(f"imported {events} events for {members} members from {file}")
 
 
 @click.command()

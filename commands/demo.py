@@ -7,9 +7,7 @@ from importlib import resources
 
 import click
 
-from commands.data import plan_import
 from commands.options import Session, store_options
-from ledger.eventfile import read
 from projections.status import status_json
 
 
@@ -26,9 +24,8 @@ def demo(session: Session) -> None:
     stamp = session.stamp()
     ledger = session.ledger
     if ledger.max_position() == 0:
-        batch = plan_import(session, read(text.splitlines(), stamp.today, stamp.recorded_at))
-        stored = ledger.append_many(batch)
-        click.echo(f"loaded {len(stored)} sample events for {len(batch)} members into {session.store_url}")
+        events, members = ledger.import_lines(text.splitlines(), stamp.today, stamp.recorded_at)
+        click.echo(f"loaded {events} sample events for {members} members into {session.store_url}")
     else:
         click.echo(f"{session.store_url} already holds events; showing them")
     for member in ledger.members():

@@ -53,11 +53,11 @@ def parse_line(text: str, line_no: int, today: date, now: datetime) -> ev.Event:
         raise BadInput(raw["type"], text[:80], str(exc), line_no) from None
     except BadInput as exc:
         raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
-    _check_values(event, line_no, today, now)
+    check_values(event, line_no, today, now)
     return event
 
 
-def _check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
+def check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
     if e.on > today:
         raise BadInput("on", e.on.isoformat(), f"lies after today ({today})", line_no)
     if e.on.year < 1900:

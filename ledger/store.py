@@ -16,8 +16,9 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote, urlparse
 from uuid import UUID
@@ -26,6 +27,7 @@ import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
 
+from ledger import bulk
 from ledger import events as ev
 from ledger.errors import BadInput, ConcurrentChange, LedgerError
 from ledger.identity import member_id
@@ -215,6 +217,14 @@ class Ledger:
             except IntegrityError:
                 raise ConcurrentChange("members changed meanwhile") from None
         return stored
+
+    def import_lines(self, lines: Iterable[str | bytes], today: date, now: datetime) -> tuple[int, int]:
+        """Take over an event file: validated, all or nothing (see ``ledger/bulk.py``)."""
+        if self.is_postgres:
+            importer = bulk.import_postgres(self.recorder, lines, today, now)
+        else:
+            importer = bulk.import_sqlite(self.url, self.recorder.events_table_name, lines, today, now)
+        return importer.events, len(importer.streams)
 
     # -- scanning --------------------------------------------------------------------
     def _rows(self, order: str) -> Iterator[tuple[Any, ...]]:
