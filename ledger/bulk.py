@@ -148,7 +148,8 @@ def import_sqlite(
             sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
             return _existing(conn.execute(sql, (oid.hex,)).fetchall())
 
-        importer = Importer(today, now, existing)
+        empty = conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+        importer = Importer(today, now, (lambda _oid: None) if empty else existing)
         sql = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
         try:
             for chunk in _chunks(importer.rows(lines)):
@@ -179,7 +180,9 @@ def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, no
             cur.execute(sql, (oid,))
             return _existing([(r["originator_version"], r["state"]) for r in cur.fetchall()])
 
-        importer = Importer(today, now, existing)
+        cur.execute(f"SELECT 1 FROM {qualified} LIMIT 1")
+        empty = cur.fetchone() is None
+        importer = Importer(today, now, (lambda _oid: None) if empty else existing)
         for chunk in _chunks(importer.rows(lines)):
             with (
                 conn.cursor() as copy_cur,

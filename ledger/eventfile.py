@@ -8,7 +8,6 @@ and names the line of the first problem; nothing is written unless all lines are
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -57,6 +56,17 @@ def parse_line(text: str, line_no: int, today: date, now: datetime) -> ev.Event:
     return event
 
 
+_MONEY_FIELDS = ("amount_cents", "monthly_cents")
+_YEAR_FIELDS = ("year", "fine_year")
+_CHECKED: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    cls: (
+        tuple(f for f in _MONEY_FIELDS if f in cls.__struct_fields__),
+        tuple(f for f in _YEAR_FIELDS if f in cls.__struct_fields__),
+    )
+    for cls in ev.EVENT_TYPES
+}
+
+
 def check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
     if e.on > today:
         raise BadInput("on", e.on.isoformat(), f"lies after today ({today})", line_no)
@@ -66,19 +76,14 @@ def check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
         raise BadInput("recorded_at", e.recorded_at.isoformat(), f"lies after now ({now})", line_no)
     if not e.clerk.strip():
         raise BadInput("clerk", e.clerk, "empty", line_no)
-    for name in ("amount_cents", "monthly_cents"):
-        cents = getattr(e, name, None)
-        if cents is not None and not 0 <= cents <= _MAX_CENTS:
+    money, years = _CHECKED[type(e)]
+    for name in money:
+        cents = getattr(e, name)
+        if not 0 <= cents <= _MAX_CENTS:
             raise BadInput(name, cents, "must be between 0 and 100000000000 cents", line_no)
-    for name in ("year", "fine_year"):
-        year = getattr(e, name, None)
+    for name in years:
+        year = getattr(e, name)
         if year is not None and not 1900 <= year <= today.year + 1:
             raise BadInput(name, year, "not a plausible year", line_no)
     if isinstance(e, ev.Registered) and e.born > e.on and e.born > today:
         raise BadInput("born", e.born.isoformat(), "lies in the future", line_no)
-
-
-def read(lines: Iterable[str], today: date, now: datetime) -> Iterator[tuple[int, ev.Event]]:
-    for n, text in enumerate(lines, start=1):
-        if text.strip():
-            yield n, parse_line(text, n, today, now)

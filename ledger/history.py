@@ -11,15 +11,16 @@ effective date.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ledger import events as ev
 from ledger.errors import RuleRefused
 
 E = TypeVar("E", bound=ev.Event)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,20 @@ class History:
     as_of: date
     known_on: datetime | None
     events: tuple[ev.Event, ...]
+    # Derived once per view: events by type in effective-date order, and rule results
+    # that many rules ask for (periods, residences). A view never changes, so neither do they.
+    _by_type: dict[type, list[ev.Event]] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for e in sorted(self.events, key=lambda e: e.on):
+            self._by_type.setdefault(type(e), []).append(e)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """A rule result computed once per view (the view is immutable)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @classmethod
     def view(
@@ -71,12 +86,11 @@ class History:
 
     def of(self, kind: type[E]) -> list[E]:
         """Events of one type in effective-date order (recording order breaks ties)."""
-        found = [e for e in self.events if isinstance(e, kind)]
-        return sorted(found, key=lambda e: e.on)
+        return self._by_type.get(kind, [])  # type: ignore[return-value]
 
     def events_in_order(self) -> list[ev.Event]:
         """All events by effective date; events of one day keep their recording order."""
-        return sorted(self.events, key=lambda e: e.on)
+        return self.memo("in_order", lambda: sorted(self.events, key=lambda e: e.on))
 
     # -- the person ----------------------------------------------------------------
     @property
@@ -98,6 +112,9 @@ class History:
         return self.registration.born
 
     def residences(self) -> list[Residence]:
+        return self.memo("residences", self._residences)
+
+    def _residences(self) -> list[Residence]:
         reg = self.registration
         first = Residence(reg.resident_since or reg.on, reg.region, reg.situation, reg)
         moves = [Residence(m.on, m.region, m.situation, m) for m in self.of(ev.Moved)]

@@ -48,6 +48,10 @@ class Period:
 
 def periods(history: History) -> list[Period]:
     """Every membership period, oldest first; empty (fully backdated) periods dropped."""
+    return history.memo("periods", lambda: _periods(history))
+
+
+def _periods(history: History) -> list[Period]:
     found: list[Period] = []
     current: Period | None = None
     for e in history.events_in_order():

@@ -1,0 +1,1 @@
+"""The benchmark: a synthetic population and the measurements of docs/performance.md."""
