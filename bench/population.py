@@ -45,8 +45,15 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
     newcomer = rng.random() < 0.05
     registered_on = date(first, 1, 2)
     resident_since = registered_on if newcomer else born
-    yield e(ev.Registered, registered_on, born=born, region=region, health_fund=health,
-            situation=situation, resident_since=resident_since)  # fmt: skip
+    yield e(
+        ev.Registered,
+        registered_on,
+        born=born,
+        region=region,
+        health_fund=health,
+        situation=situation,
+        resident_since=resident_since,
+    )
     entitled = rng.random() < 0.12
     if entitled:
         yield e(ev.AllowanceChanged, registered_on, entitled=True)
@@ -67,15 +74,27 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
     exempt_year = rng.randrange(start, first + years) if rng.random() < 0.01 else None
     for year in range(start, first + years):
         if exempt_year == year:
-            yield e(ev.ExemptionGranted, date(year, 1, 15), reason="debt-settlement",
-                    until=date(year, 12, 31), evidence="court order")  # fmt: skip
+            yield e(
+                ev.ExemptionGranted,
+                date(year, 1, 15),
+                reason="debt-settlement",
+                until=date(year, 12, 31),
+                evidence="court order",
+            )
             continue
         reduced = entitled and year > first + 1
         amount = parameters.premium(year).amount(reduced)
         if budget_from and budget_from <= date(year, 4, 1):
             continue  # R-PREM-5: no invitation, deducted from the budget
-        yield e(ev.PremiumInvited, date(year, 1, 10), year=year, amount_cents=amount, reduced=reduced,
-                ogm="", fund=fund)  # fmt: skip
+        yield e(
+            ev.PremiumInvited,
+            date(year, 1, 10),
+            year=year,
+            amount_cents=amount,
+            reduced=reduced,
+            ogm="",
+            fund=fund,
+        )
         p = rng.random()
         if payer < 0.9 or (payer < 0.96 and p < 0.8) or p < 0.3:
             on = date(year, 1, 20) + timedelta(days=rng.randrange(95))
@@ -85,15 +104,30 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
         else:
             unpaid.append(year)
             if len(unpaid) >= 2 and not voluntary and year >= start + 2:
-                yield e(ev.RegisteredLetterSent, date(year, 8, 20), year=year, premium_years=list(unpaid),
-                        amount_cents=amount * len(unpaid))  # fmt: skip
+                yield e(
+                    ev.RegisteredLetterSent,
+                    date(year, 8, 20),
+                    year=year,
+                    premium_years=list(unpaid),
+                    amount_cents=amount * len(unpaid),
+                )
                 if rng.random() < 0.7:
-                    yield e(ev.FineImposed, date(year, 10, 20), year=year,
-                            amount_cents=10000 if reduced else 25000, premium_years=list(unpaid))  # fmt: skip
+                    yield e(
+                        ev.FineImposed,
+                        date(year, 10, 20),
+                        year=year,
+                        amount_cents=10000 if reduced else 25000,
+                        premium_years=list(unpaid),
+                    )
                 unpaid = []
         if rng.random() < 0.02 and fund != "VZK":
-            yield e(ev.FundSwitched, date(year, 11, 20), from_fund=fund, to_fund="VZK",
-                    effective=date(year + 1, 1, 1))  # fmt: skip
+            yield e(
+                ev.FundSwitched,
+                date(year, 11, 20),
+                from_fund=fund,
+                to_fund="VZK",
+                effective=date(year + 1, 1, 1),
+            )
             fund = "VZK"
         if budget_from and budget_from.year == year:
             yield e(ev.BudgetGranted, budget_from, kind="elderly", monthly_cents=68300)

@@ -38,8 +38,11 @@ RUNS = [
 def stage(name: str, store: str, *args: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.stage", name, store, *args],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(f"stage {name} failed:\n{out.stdout}\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -93,8 +96,12 @@ def main() -> None:
     opts = parser.parse_args()
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="zorgkas-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"members": opts.members, "years": opts.years, "seed": opts.seed,
-                               "when": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    results: dict[str, Any] = {
+        "members": opts.members,
+        "years": opts.years,
+        "seed": opts.seed,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
     big, small = work / "population.jsonl", work / "population-small.jsonl"
     events = write_population(big, opts.members, opts.years, opts.seed)
@@ -125,37 +132,73 @@ def main() -> None:
     rows = [
         ("raw sqlite3 insert", f"{raw_insert_rate:,.0f} events/s", "baseline", ""),
         ("raw scan + decode + fold", f"{raw_scan_rate:,.0f} events/s", "baseline", ""),
-        ("zorgkas import", f"{import_rate:,.0f} events/s",
-         f"{import_rate / raw_insert_rate:.0%} of raw insert (target ≥ 50%)",
-         verdict(import_rate >= 0.5 * raw_insert_rate)),
-        ("full rebuild (report --rebuild)", f"{rebuild_rate:,.0f} events/s",
-         f"{rebuild_rate / raw_scan_rate:.0%} of raw scan (target ≥ 30%)",
-         verdict(rebuild_rate >= 0.3 * raw_scan_rate)),
-    ]  # fmt: skip
+        (
+            "zorgkas import",
+            f"{import_rate:,.0f} events/s",
+            f"{import_rate / raw_insert_rate:.0%} of raw insert (target ≥ 50%)",
+            verdict(import_rate >= 0.5 * raw_insert_rate),
+        ),
+        (
+            "full rebuild (report --rebuild)",
+            f"{rebuild_rate:,.0f} events/s",
+            f"{rebuild_rate / raw_scan_rate:.0%} of raw scan (target ≥ 30%)",
+            verdict(rebuild_rate >= 0.3 * raw_scan_rate),
+        ),
+    ]
     for name, r in runs.items():
         ratio = r["seconds"] / reb["seconds"]
-        rows.append((f"run {name}", f"{r['seconds']:.1f} s", f"{ratio:.2f}× rebuild (target ≤ 2×)",
-                     verdict(ratio <= 2)))  # fmt: skip
+        rows.append(
+            (
+                f"run {name}",
+                f"{r['seconds']:.1f} s",
+                f"{ratio:.2f}× rebuild (target ≤ 2×)",
+                verdict(ratio <= 2),
+            )
+        )
     growth = lat_big["p99_ms"] / lat_small["p99_ms"]
-    rows.append(("status p50 / p99 (small store)", f"{lat_small['p50_ms']:.1f} / {lat_small['p99_ms']:.1f} ms",
-                 "p99 < 50 ms", verdict(lat_small["p99_ms"] < 50)))  # fmt: skip
-    rows.append(("status p50 / p99 (10× store)", f"{lat_big['p50_ms']:.1f} / {lat_big['p99_ms']:.1f} ms",
-                 f"p99 < 50 ms, growth {growth:.2f}× (target < 1.5×)",
-                 verdict(lat_big["p99_ms"] < 50 and growth < 1.5)))  # fmt: skip
+    rows.append(
+        (
+            "status p50 / p99 (small store)",
+            f"{lat_small['p50_ms']:.1f} / {lat_small['p99_ms']:.1f} ms",
+            "p99 < 50 ms",
+            verdict(lat_small["p99_ms"] < 50),
+        )
+    )
+    rows.append(
+        (
+            "status p50 / p99 (10× store)",
+            f"{lat_big['p50_ms']:.1f} / {lat_big['p99_ms']:.1f} ms",
+            f"p99 < 50 ms, growth {growth:.2f}× (target < 1.5×)",
+            verdict(lat_big["p99_ms"] < 50 and growth < 1.5),
+        )
+    )
     for label, a, b in (("import", imp_small, imp), ("rebuild", reb_small, reb)):
         mem_growth = b["peak_rss_mb"] / a["peak_rss_mb"]
-        rows.append((f"peak RSS {label} (small → 10×)", f"{a['peak_rss_mb']:.0f} → {b['peak_rss_mb']:.0f} MB",
-                     f"{mem_growth:.2f}× for 10× members and events (streaming: ≪ 10×)",
-                     verdict(mem_growth < 5)))  # fmt: skip
+        rows.append(
+            (
+                f"peak RSS {label} (small → 10×)",
+                f"{a['peak_rss_mb']:.0f} → {b['peak_rss_mb']:.0f} MB",
+                f"{mem_growth:.2f}× for 10× members and events (streaming: ≪ 10×)",
+                verdict(mem_growth < 5),
+            )
+        )
     for name, r in runs.items():
         rows.append((f"peak RSS run {name}", f"{r['peak_rss_mb']:.0f} MB", "", ""))
 
     if os.environ.get("ZORGKAS_TEST_POSTGRES"):
         rows += postgres_rows(os.environ["ZORGKAS_TEST_POSTGRES"], big, events, raw_insert_rate, work)
 
-    results["stages"] = {"raw_insert": ins, "raw_scan": scan, "import": imp, "import_small": imp_small,
-                         "rebuild": reb, "rebuild_small": reb_small, "runs": runs,
-                         "status_small": lat_small, "status_big": lat_big}  # fmt: skip
+    results["stages"] = {
+        "raw_insert": ins,
+        "raw_scan": scan,
+        "import": imp,
+        "import_small": imp_small,
+        "rebuild": reb,
+        "rebuild_small": reb_small,
+        "runs": runs,
+        "status_small": lat_small,
+        "status_big": lat_big,
+    }
     results["table"] = rows
     print_table(rows)
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
@@ -176,11 +219,20 @@ def postgres_rows(
     reb = stage("rebuild", url, str(work / "reporting-pg.sqlite"))
     inv = stage("invitations", url, "2026", "--on", "2026-01-10")
     return [
-        ("PostgreSQL import", f"{events / imp['seconds']:,.0f} events/s",
-         f"{events / imp['seconds'] / raw_insert_rate:.0%} of raw SQLite insert", ""),
+        (
+            "PostgreSQL import",
+            f"{events / imp['seconds']:,.0f} events/s",
+            f"{events / imp['seconds'] / raw_insert_rate:.0%} of raw SQLite insert",
+            "",
+        ),
         ("PostgreSQL rebuild", f"{events / reb['seconds']:,.0f} events/s", "", ""),
-        ("PostgreSQL run invitations", f"{inv['seconds']:.1f} s", f"{inv['seconds'] / reb['seconds']:.2f}× rebuild", ""),
-    ]  # fmt: skip
+        (
+            "PostgreSQL run invitations",
+            f"{inv['seconds']:.1f} s",
+            f"{inv['seconds'] / reb['seconds']:.2f}× rebuild",
+            "",
+        ),
+    ]
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:

@@ -25,8 +25,10 @@ NOW = datetime(2026, 11, 23, 12, 0, 0)
 def raw_insert(path: str, file: str) -> int:
     """The physical baseline: sqlite3 executemany of the same rows into a keyed table."""
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
-                 "state BLOB, PRIMARY KEY (originator_id, originator_version))")  # fmt: skip
+    conn.execute(
+        "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
+        "state BLOB, PRIMARY KEY (originator_id, originator_version))"
+    )
     versions: dict[str, int] = defaultdict(int)
     rows = []
     with open(file, "rb") as f:

@@ -60,7 +60,7 @@ def metadata(db_name: str = "reporting") -> dict[str, Any]:
                 "tables": {
                     name: {"title": name.replace("_", " "), "description": doc}
                     for name, doc in TABLE_DOCS.items()
-                },  # fmt: skip
+                },
                 "queries": QUERIES,
             }
         },

@@ -33,33 +33,69 @@ from projections.status import Status
 
 TABLES: dict[str, dict[str, str]] = {
     "members": {
-        "member": "TEXT PRIMARY KEY", "insz": "TEXT", "born_year": "INTEGER", "region": "TEXT",
-        "health_fund": "TEXT", "obligation": "TEXT", "affiliated": "INTEGER", "fund": "TEXT",
-        "kind": "TEXT", "affiliated_since": "TEXT", "joined_on_time": "INTEGER", "eligible": "INTEGER",
-        "eligible_from": "TEXT", "premiums_cents": "BIGINT", "fines_cents": "BIGINT",
-        "total_cents": "BIGINT", "credit_cents": "BIGINT", "unpaid_years": "TEXT",
+        "member": "TEXT PRIMARY KEY",
+        "insz": "TEXT",
+        "born_year": "INTEGER",
+        "region": "TEXT",
+        "health_fund": "TEXT",
+        "obligation": "TEXT",
+        "affiliated": "INTEGER",
+        "fund": "TEXT",
+        "kind": "TEXT",
+        "affiliated_since": "TEXT",
+        "joined_on_time": "INTEGER",
+        "eligible": "INTEGER",
+        "eligible_from": "TEXT",
+        "premiums_cents": "BIGINT",
+        "fines_cents": "BIGINT",
+        "total_cents": "BIGINT",
+        "credit_cents": "BIGINT",
+        "unpaid_years": "TEXT",
     },
     "affiliation_periods": {
-        "member": "TEXT", "fund": "TEXT", "kind": "TEXT", "start": "TEXT", "end_date": "TEXT",
+        "member": "TEXT",
+        "fund": "TEXT",
+        "kind": "TEXT",
+        "start": "TEXT",
+        "end_date": "TEXT",
         "opened_by_rule": "TEXT",
     },
     "premiums": {
-        "member": "TEXT", "year": "INTEGER", "fund": "TEXT", "due_cents": "BIGINT", "paid_cents": "BIGINT",
-        "status": "TEXT", "reduced": "INTEGER", "paid_on": "TEXT", "amount_confirmed": "INTEGER",
+        "member": "TEXT",
+        "year": "INTEGER",
+        "fund": "TEXT",
+        "due_cents": "BIGINT",
+        "paid_cents": "BIGINT",
+        "status": "TEXT",
+        "reduced": "INTEGER",
+        "paid_on": "TEXT",
+        "amount_confirmed": "INTEGER",
     },
     "letters": {
-        "member": "TEXT", "year": "INTEGER", "fund": "TEXT", "sent_on": "TEXT", "premium_years": "TEXT",
+        "member": "TEXT",
+        "year": "INTEGER",
+        "fund": "TEXT",
+        "sent_on": "TEXT",
+        "premium_years": "TEXT",
         "amount_cents": "BIGINT",
     },
     "fines": {
-        "member": "TEXT", "year": "INTEGER", "fund": "TEXT", "imposed_on": "TEXT", "amount_cents": "BIGINT",
+        "member": "TEXT",
+        "year": "INTEGER",
+        "fund": "TEXT",
+        "imposed_on": "TEXT",
+        "amount_cents": "BIGINT",
         "status": "TEXT",
     },
     "budgets": {"member": "TEXT", "kind": "TEXT", "start": "TEXT", "monthly_cents": "BIGINT"},
     "fund_switches": {
-        "member": "TEXT", "from_fund": "TEXT", "to_fund": "TEXT", "requested_on": "TEXT", "effective": "TEXT",
+        "member": "TEXT",
+        "from_fund": "TEXT",
+        "to_fund": "TEXT",
+        "requested_on": "TEXT",
+        "effective": "TEXT",
     },
-}  # fmt: skip
+}
 
 VIEWS = {
     "arrears_by_fund_year": """
@@ -112,48 +148,89 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool) -> dic
 
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     arrears = data["arrears"]
-    rows["members"].append({
-        "member": mk, "insz": member.insz if with_insz else None, "born_year": reg.born.year,
-        "region": res.region, "health_fund": reg.health_fund, "obligation": data["obligation"],
-        "affiliated": int(data["affiliated"]), "fund": data["fund"], "kind": data["kind"],
-        "affiliated_since": data["affiliated_since"],
-        "joined_on_time": None if data["joined_on_time"] is None else int(data["joined_on_time"]),
-        "eligible": int(data["eligible"]), "eligible_from": data["eligible_from"],
-        "premiums_cents": arrears["premiums_cents"], "fines_cents": arrears["fines_cents"],
-        "total_cents": arrears["total_cents"], "credit_cents": data["credit_cents"],
-        "unpaid_years": ",".join(map(str, arrears["unpaid_years"])),
-    })  # fmt: skip
+    rows["members"].append(
+        {
+            "member": mk,
+            "insz": member.insz if with_insz else None,
+            "born_year": reg.born.year,
+            "region": res.region,
+            "health_fund": reg.health_fund,
+            "obligation": data["obligation"],
+            "affiliated": int(data["affiliated"]),
+            "fund": data["fund"],
+            "kind": data["kind"],
+            "affiliated_since": data["affiliated_since"],
+            "joined_on_time": None if data["joined_on_time"] is None else int(data["joined_on_time"]),
+            "eligible": int(data["eligible"]),
+            "eligible_from": data["eligible_from"],
+            "premiums_cents": arrears["premiums_cents"],
+            "fines_cents": arrears["fines_cents"],
+            "total_cents": arrears["total_cents"],
+            "credit_cents": data["credit_cents"],
+            "unpaid_years": ",".join(map(str, arrears["unpaid_years"])),
+        }
+    )
     for p in aff.periods(history):
-        rows["affiliation_periods"].append({
-            "member": mk, "fund": p.fund, "kind": p.kind, "start": p.start.isoformat(),
-            "end_date": p.end.isoformat() if p.end else None, "opened_by_rule": p.opened_by.rule,
-        })  # fmt: skip
+        rows["affiliation_periods"].append(
+            {
+                "member": mk,
+                "fund": p.fund,
+                "kind": p.kind,
+                "start": p.start.isoformat(),
+                "end_date": p.end.isoformat() if p.end else None,
+                "opened_by_rule": p.opened_by.rule,
+            }
+        )
     for year, ya in sorted(status.account.years.items()):
-        rows["premiums"].append({
-            "member": mk, "year": year, "fund": fund_on(max(date(year, 1, 1), ya.due.owed_from)),
-            "due_cents": ya.due.amount_cents, "paid_cents": ya.paid_cents, "status": ya.status,
-            "reduced": int(ya.due.reduced), "paid_on": ya.paid_on.isoformat() if ya.paid_on else None,
-            "amount_confirmed": int(ya.due.schedule.confirmed),
-        })  # fmt: skip
+        rows["premiums"].append(
+            {
+                "member": mk,
+                "year": year,
+                "fund": fund_on(max(date(year, 1, 1), ya.due.owed_from)),
+                "due_cents": ya.due.amount_cents,
+                "paid_cents": ya.paid_cents,
+                "status": ya.status,
+                "reduced": int(ya.due.reduced),
+                "paid_on": ya.paid_on.isoformat() if ya.paid_on else None,
+                "amount_confirmed": int(ya.due.schedule.confirmed),
+            }
+        )
     for letter in history.of(ev.RegisteredLetterSent):
-        rows["letters"].append({
-            "member": mk, "year": letter.year, "fund": fund_on(letter.on), "sent_on": letter.on.isoformat(),
-            "premium_years": ",".join(map(str, letter.premium_years)), "amount_cents": letter.amount_cents,
-        })  # fmt: skip
+        rows["letters"].append(
+            {
+                "member": mk,
+                "year": letter.year,
+                "fund": fund_on(letter.on),
+                "sent_on": letter.on.isoformat(),
+                "premium_years": ",".join(map(str, letter.premium_years)),
+                "amount_cents": letter.amount_cents,
+            }
+        )
     for year, fine in sorted(status.account.fines.items()):
-        rows["fines"].append({
-            "member": mk, "year": year, "fund": fund_on(fine.fine.on), "imposed_on": fine.fine.on.isoformat(),
-            "amount_cents": fine.fine.amount_cents, "status": fine.status,
-        })  # fmt: skip
+        rows["fines"].append(
+            {
+                "member": mk,
+                "year": year,
+                "fund": fund_on(fine.fine.on),
+                "imposed_on": fine.fine.on.isoformat(),
+                "amount_cents": fine.fine.amount_cents,
+                "status": fine.status,
+            }
+        )
     for b in history.of(ev.BudgetGranted):
         rows["budgets"].append(
             {"member": mk, "kind": b.kind, "start": b.on.isoformat(), "monthly_cents": b.monthly_cents}
         )
     for sw in history.of(ev.FundSwitched):
-        rows["fund_switches"].append({
-            "member": mk, "from_fund": sw.from_fund, "to_fund": sw.to_fund,
-            "requested_on": sw.on.isoformat(), "effective": sw.effective.isoformat(),
-        })  # fmt: skip
+        rows["fund_switches"].append(
+            {
+                "member": mk,
+                "from_fund": sw.from_fund,
+                "to_fund": sw.to_fund,
+                "requested_on": sw.on.isoformat(),
+                "effective": sw.effective.isoformat(),
+            }
+        )
     return rows
 
 
@@ -319,8 +396,9 @@ def _changed_members(ledger: Ledger, after: int) -> tuple[set[str], int]:
     return touched, last
 
 
-def _write_members(target: Target, members: Iterable[Member], as_of: date, key: bytes, with_insz: bool,
-                   replace: bool) -> int:  # fmt: skip
+def _write_members(
+    target: Target, members: Iterable[Member], as_of: date, key: bytes, with_insz: bool, replace: bool
+) -> int:
     count = 0
     batch: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     keys: list[str] = []
