@@ -106,11 +106,18 @@ OGM = OgmType()
 YEAR = YearType()
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def parse_date(value: str, field_name: str) -> date:
+    """An ISO date a care fund can mean: 1900 to 2199 (0001 and 9999 are typing errors)."""
     try:
-        return date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(value.strip())
     except ValueError:
         raise BadInput(field_name, value, "not a date YYYY-MM-DD") from None
+    if not EARLIEST <= parsed <= LATEST:
+        raise BadInput(field_name, value, f"lies outside {EARLIEST.year}-{LATEST.year}")
+    return parsed
 
 
 def parse_datetime(value: str, field_name: str) -> datetime:
@@ -118,10 +125,12 @@ def parse_datetime(value: str, field_name: str) -> datetime:
     text = value.strip()
     try:
         if len(text) == 10:
-            return end_of_day(date.fromisoformat(text))
+            return end_of_day(parse_date(text, field_name))
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise BadInput(field_name, value, "not a date-time YYYY-MM-DDTHH:MM:SS") from None
+    if not EARLIEST <= parsed.date() <= LATEST:
+        raise BadInput(field_name, value, f"lies outside {EARLIEST.year}-{LATEST.year}")
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed

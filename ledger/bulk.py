@@ -74,7 +74,11 @@ class Importer:
         if event.originator_id != ev.NIL or event.originator_version or event.chain:
             raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
         if event.insz not in self.valid_insz:
-            if normalize_insz(event.insz, "insz") != event.insz:
+            try:
+                valid = normalize_insz(event.insz, "insz") == event.insz
+            except BadInput as exc:
+                raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
+            if not valid:
                 raise BadInput("insz", event.insz, "write the INSZ as 11 digits", line_no)
             self.valid_insz.add(event.insz)
         check_values(event, line_no, self.today, self.now)

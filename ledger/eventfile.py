@@ -8,6 +8,7 @@ and names the line of the first problem; nothing is written unless all lines are
 from __future__ import annotations
 
 import json
+import typing
 from datetime import date, datetime
 from typing import Any
 
@@ -40,13 +41,14 @@ def parse_line(text: str, line_no: int, today: date, now: datetime) -> ev.Event:
     for key in REQUIRED:
         if key not in raw:
             raise BadInput(key, None, "missing", line_no)
-    if raw["type"] not in ev.BY_NAME:
+    if not isinstance(raw["type"], str) or raw["type"] not in ev.BY_NAME:
         raise BadInput("type", raw["type"], f"unknown event type (one of {', '.join(ev.BY_NAME)})", line_no)
     for key in _STORE_ONLY:
         if key in raw:
             raise BadInput(key, raw[key], "set by the store, not by an event file", line_no)
-    raw["insz"] = normalize_insz(str(raw["insz"]) if isinstance(raw["insz"], (str, int)) else "", "insz")
     try:
+        insz = raw["insz"]
+        raw["insz"] = normalize_insz(str(insz) if isinstance(insz, (str, int)) else repr(insz), "insz")
         event = ev.convert(raw)
     except msgspec.ValidationError as exc:
         raise BadInput(raw["type"], text[:80], str(exc), line_no) from None
@@ -58,25 +60,43 @@ def parse_line(text: str, line_no: int, today: date, now: datetime) -> ev.Event:
 
 _MONEY_FIELDS = ("amount_cents", "monthly_cents")
 _YEAR_FIELDS = ("year", "fine_year")
-_CHECKED: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
+
+
+def _date_fields(cls: type) -> tuple[str, ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        f for f in cls.__struct_fields__ if f not in ("on", "recorded_at") and "date" in str(hints[f])
+    )
+
+
+_CHECKED: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     cls: (
         tuple(f for f in _MONEY_FIELDS if f in cls.__struct_fields__),
         tuple(f for f in _YEAR_FIELDS if f in cls.__struct_fields__),
+        _date_fields(cls),
     )
     for cls in ev.EVENT_TYPES
 }
 
 
 def check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
+    if e.recorded_at.tzinfo is not None:
+        raise BadInput("recorded_at", e.recorded_at.isoformat(), "write it in UTC without a zone", line_no)
     if e.on > today:
         raise BadInput("on", e.on.isoformat(), f"lies after today ({today})", line_no)
     if e.on.year < 1900:
         raise BadInput("on", e.on.isoformat(), "lies before 1900", line_no)
+    if e.recorded_at.year < 1900:
+        raise BadInput("recorded_at", e.recorded_at.isoformat(), "lies before 1900", line_no)
     if e.recorded_at > now:
         raise BadInput("recorded_at", e.recorded_at.isoformat(), f"lies after now ({now})", line_no)
     if not e.clerk.strip():
         raise BadInput("clerk", e.clerk, "empty", line_no)
-    money, years = _CHECKED[type(e)]
+    money, years, dates = _CHECKED[type(e)]
+    for name in dates:
+        day = getattr(e, name)
+        if day is not None and not 1900 <= day.year <= 2199:
+            raise BadInput(name, day.isoformat(), "lies outside 1900-2199", line_no)
     for name in money:
         cents = getattr(e, name)
         if not 0 <= cents <= _MAX_CENTS:

@@ -265,4 +265,4 @@ def decode(data: bytes | str) -> Event:
 
 def convert(state: dict[str, Any]) -> Event:
     """Validate a dict (e.g. an upcast payload or an import line) into an event."""
-    return msgspec.convert(state, AnyEvent, strict=False)
+    return msgspec.convert(state, AnyEvent, strict=True)
