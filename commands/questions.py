@@ -103,6 +103,7 @@ def history(
         _dump([{**event_line(e), "version": e.originator_version} for e in shown])
         return
     retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
+    reversed_on = {e.payment_id: e.on for e in known if isinstance(e, ev.PaymentReversed) and e.on <= day}
     for e in shown:
         fields = {
             k: v
@@ -110,6 +111,8 @@ def history(
             if k not in ("type", "insz", "on", "recorded_at", "clerk", "id")
         }
         mark = "  [retracted]" if e.id in retracted else ""
+        if e.id in reversed_on:
+            mark += f"  [reversed on {reversed_on[e.id].isoformat()}]"
         click.echo(
             f"#{e.originator_version} {e.on.isoformat()} {e.type} {json.dumps(fields)} "
             f"(recorded {e.recorded_at.isoformat()} by {e.clerk}; id {e.id}){mark}"

@@ -190,3 +190,21 @@ def test_R_ELIG_3_under_26_early_member_is_eligible(clerk: Clerk) -> None:
     clerk("affiliate", young, "--fund", "CM", "--early", "--on", "2024-02-01")
     clerk("budget", young, "--kind", "disability", "--from", "2024-03-01", "--monthly", "300")
     assert clerk.status(young, "--as-of", "2024-04-01")["eligibility_rules"] == ["R-ELIG-3"]
+
+
+def test_R_FINE_1_money_beyond_the_premiums_pays_the_fine(clerk: Clerk) -> None:
+    _lettered_2024(clerk)
+    clerk("run", "fines", "--year", "2024", "--on", "2024-10-20")
+    clerk("pay", A, "--amount", "400", "--on", "2024-11-05")
+    s = clerk.status(A, "--as-of", "2024-11-06")
+    assert s["fines"] == [{"year": 2024, "amount_cents": 25000, "status": "paid"}]
+    assert s["arrears"]["total_cents"] == 0 and s["credit_cents"] == 40000 - 12000 - 25000
+
+
+def test_R_FINE_1_a_fine_run_before_the_money_arrived_by_15_october_is_annulled(clerk: Clerk) -> None:
+    _lettered_2024(clerk)
+    clerk("run", "fines", "--year", "2024", "--on", "2024-10-06")
+    clerk("pay", A, "--amount", "120", "--on", "2024-10-14")
+    s = clerk.status(A, "--as-of", "2024-10-20")
+    assert s["fines"] == [{"year": 2024, "amount_cents": 25000, "status": "annulled"}]
+    assert s["arrears"]["total_cents"] == 0

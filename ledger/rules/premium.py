@@ -11,8 +11,10 @@
   unpaid premium, years that can still lead to a fine before those already fined.
 - R-PREM-8: a direct debit pays only the premium of its own year.
 
-Decision: money reaches a fine only when the clerk ties it to that fine
-(``pay --fine-year``): fines are the Agency's claim, premiums the fund's.
+Decision: premiums come first (they stay owed on top of a fine, R-FINE-1); money left
+after every premium pays open fines, oldest first, and only then becomes credit. A clerk
+can tie a payment to one fine (``pay --fine-year``); an annulled fine gives its money back
+as credit.
 
 The allocation is a replay in effective-date order, so "paid by date D" is simply the
 account of the history narrowed to D (``account(history.at(D))``).
@@ -164,15 +166,27 @@ class Account:
             self.credit_cents += cents
             self.allocations.append(Allocation("credit", None, cents, on, payment, "R-PREM-6"))
 
+    def _pay_fine(
+        self, fine: FineAccount, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str
+    ) -> int:
+        take = min(cents, fine.outstanding_cents)
+        if take > 0:
+            fine.paid_cents += take
+            self.allocations.append(Allocation("fine", fine.fine.year, take, on, payment, rule))
+        return max(take, 0)
+
+    def _pay_fines(self, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
+        for year in sorted(self.fines):
+            if cents == 0:
+                break
+            cents -= self._pay_fine(self.fines[year], cents, on, payment, rule)
+        return cents
+
     def receive(self, payment: ev.PremiumPaid, target_year: int | None) -> None:
         cents = payment.amount_cents
         self.received_cents += cents
-        fine = self.fines.get(payment.fine_year) if payment.fine_year is not None else None
-        if fine is not None and fine.outstanding_cents > 0:
-            take = min(cents, fine.outstanding_cents)
-            fine.paid_cents += take
-            self.allocations.append(Allocation("fine", fine.fine.year, take, payment.on, payment, "R-FINE-1"))
-            cents -= take
+        if payment.fine_year in self.fines:
+            cents -= self._pay_fine(self.fines[payment.fine_year], cents, payment.on, payment, "R-FINE-1")
         if payment.method == "direct-debit":
             # R-PREM-8: overdue premiums cannot be paid by direct debit.
             if payment.on.year in self.years:
@@ -182,6 +196,7 @@ class Account:
         if target_year in self.years:
             cents -= self._put(target_year, cents, payment.on, payment, "R-PREM-7")
         cents = self._spread(cents, payment.on, payment, "R-PREM-7")
+        cents = self._pay_fines(cents, payment.on, payment, "R-FINE-1")
         self._to_credit(cents, payment.on, payment)
 
     def owe(self, due: PremiumDue) -> None:
@@ -203,6 +218,10 @@ class Account:
 
     def impose(self, fine: ev.FineImposed) -> None:
         self.fines[fine.year] = FineAccount(fine)
+        if self.credit_cents:
+            self.credit_cents -= self._pay_fine(
+                self.fines[fine.year], self.credit_cents, fine.on, None, "R-PREM-6"
+            )
 
     def annul(self, year: int, rule: str) -> None:
         fine = self.fines.get(year)
