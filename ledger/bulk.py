@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -44,6 +44,25 @@ def chained_state(previous: str, event: ev.Event) -> tuple[str, bytes]:
     return link, body[: -len(_CHAIN_TAIL)] + b'"chain":"' + link.encode() + b'"}'
 
 
+class Row(NamedTuple):
+    oid: UUID
+    version: int
+    topic: str
+    state: bytes
+    event_id: UUID  # for the duplicate check
+    line: int
+
+
+def duplicate_line(chunk: list[Row], is_known: Any) -> BadInput:
+    """The first line of a chunk whose event id is already stored or repeated in the file."""
+    seen: set[UUID] = set()
+    for r in chunk:
+        if r.event_id in seen or is_known(r.event_id):
+            return BadInput("id", str(r.event_id), "this event is already in the store or the file", r.line)
+        seen.add(r.event_id)
+    return BadInput("id", None, "an event id is already in the store or the file")
+
+
 @dataclass
 class _Stream:
     oid: UUID
@@ -59,8 +78,9 @@ class Importer:
         self.today, self.now = today, now
         self.existing = existing  # callable: member id -> (version, chain, ids) or None
         self.streams: dict[str, _Stream] = {}
-        # Event ids seen (64 bits each): a file read twice, or a line repeated, is refused.
-        self.seen_ids: set[int] = set()
+        # Ids of the events already stored for the members met so far; the writer puts
+        # them in its duplicate-id index (a temporary table, so memory stays per member).
+        self.stored_ids: list[UUID] = []
         self.valid_insz: set[str] = set()
         self.events = 0
 
@@ -84,18 +104,14 @@ class Importer:
         check_values(event, line_no, self.today, self.now)
         return event
 
-    def row(self, event: ev.Event, line_no: int) -> tuple[UUID, int, str, bytes]:
+    def row(self, event: ev.Event, line_no: int) -> Row:
         stream = self.streams.get(event.insz)
         if stream is None:
             oid = member_id(event.insz)
             found = self.existing(oid)
             version, chain, ids = found if found else (0, "", set())
-            self.seen_ids.update(ids)
+            self.stored_ids.extend(ids)
             stream = self.streams[event.insz] = _Stream(oid, version, chain, bool(found))
-        short_id = event.id.int & 0xFFFFFFFFFFFFFFFF
-        if short_id in self.seen_ids:
-            raise BadInput("id", str(event.id), "this event is already in the store or the file", line_no)
-        self.seen_ids.add(short_id)
         if not stream.registered:
             if not isinstance(event, ev.Registered):
                 raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
@@ -104,9 +120,16 @@ class Importer:
         event = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=stream.version)
         stream.chain, state = chained_state(stream.chain, event)
         self.events += 1
-        return stream.oid, stream.version, f"{event.type}@{type(event).VERSION}", state
+        return Row(
+            stream.oid,
+            stream.version,
+            f"{event.type}@{type(event).VERSION}",
+            state,
+            event.id,
+            line_no,
+        )
 
-    def rows(self, lines: Iterable[str | bytes]) -> Iterator[tuple[UUID, int, str, bytes]]:
+    def rows(self, lines: Iterable[str | bytes]) -> Iterator[Row]:
         for n, text in enumerate(lines, start=1):
             if text.strip():
                 yield self.row(self.decode(text, n), n)
@@ -131,12 +154,12 @@ class _Stored(msgspec.Struct):
 _stored = msgspec.json.Decoder(_Stored)
 
 
-def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, set[int]] | None:
-    """(last version, last chain link, 64-bit event ids) of a member already stored."""
+def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, set[UUID]] | None:
+    """(last version, last chain link, event ids) of a member already stored."""
     if not rows:
         return None
     decoded = [_stored.decode(bytes(state)) for _v, state in rows]
-    ids = {d.id.int & 0xFFFFFFFFFFFFFFFF for d in decoded}
+    ids = {d.id for d in decoded}
     return rows[-1][0], decoded[-1].chain, ids
 
 
@@ -148,16 +171,19 @@ def import_sqlite(
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("BEGIN IMMEDIATE")
 
-        def existing(oid: UUID) -> tuple[int, str, set[int]] | None:
+        def existing(oid: UUID) -> tuple[int, str, set[UUID]] | None:
             sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
             return _existing(conn.execute(sql, (oid.hex,)).fetchall())
 
         empty = conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
         importer = Importer(today, now, (lambda _oid: None) if empty else existing)
+        conn.execute("PRAGMA temp_store=FILE")
+        conn.execute("CREATE TEMP TABLE import_ids (id BLOB PRIMARY KEY)")
         sql = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
         try:
             for chunk in _chunks(importer.rows(lines)):
-                conn.executemany(sql, [(r[0].hex, r[1], r[2], r[3]) for r in chunk])
+                _index_ids(conn, importer, chunk)
+                conn.executemany(sql, [(r.oid.hex, r.version, r.topic, r.state) for r in chunk])
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK")
             raise BadInput(
@@ -172,14 +198,35 @@ def import_sqlite(
         conn.close()
 
 
+def _index_ids(conn: sqlite3.Connection, importer: Importer, chunk: list[Row]) -> None:
+    """Refuse a repeated event id (a file read twice, a line repeated), memory-free."""
+    insert = "INSERT INTO temp.import_ids VALUES (?)"
+    if importer.stored_ids:
+        conn.executemany(insert, [(i.bytes,) for i in importer.stored_ids])
+        importer.stored_ids.clear()
+    conn.execute("SAVEPOINT ids")
+    try:
+        conn.executemany(insert, [(r.event_id.bytes,) for r in chunk])
+        conn.execute("RELEASE ids")
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO ids")
+
+        def known(i: UUID) -> bool:
+            return conn.execute("SELECT 1 FROM temp.import_ids WHERE id=?", (i.bytes,)).fetchone() is not None
+
+        raise duplicate_line(chunk, known) from None
+
+
 def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, now: datetime) -> Importer:
+    import psycopg
+
     schema, table = recorder.datastore.schema, recorder.events_table_name
     qualified = f'"{schema}"."{table}"'
     with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
         # The same lock eventsourcing takes: notification ids are issued in commit order.
         cur.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE")
 
-        def existing(oid: UUID) -> tuple[int, str, set[int]] | None:
+        def existing(oid: UUID) -> tuple[int, str, set[UUID]] | None:
             sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
             cur.execute(sql, (oid,))
             return _existing([(r["originator_version"], r["state"]) for r in cur.fetchall()])
@@ -187,13 +234,26 @@ def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, no
         cur.execute(f"SELECT 1 FROM {qualified} LIMIT 1")
         empty = cur.fetchone() is None
         importer = Importer(today, now, (lambda _oid: None) if empty else existing)
+        cur.execute("CREATE TEMP TABLE import_ids (id uuid PRIMARY KEY) ON COMMIT DROP")
         for chunk in _chunks(importer.rows(lines)):
-            with (
-                conn.cursor() as copy_cur,
-                copy_cur.copy(
-                    f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
-                ) as copy,
-            ):
+            ids = [*importer.stored_ids, *(r.event_id for r in chunk)]
+            importer.stored_ids.clear()
+            cur.execute("SAVEPOINT ids")
+            try:
+                with cur.copy("COPY import_ids (id) FROM STDIN") as copy:
+                    for i in ids:
+                        copy.write_row((i,))
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT ids")
+
+                def known(i: UUID) -> bool:
+                    cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (i,))
+                    return cur.fetchone() is not None
+
+                raise duplicate_line(chunk, known) from None
+            with cur.copy(
+                f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
+            ) as copy:
                 for r in chunk:
-                    copy.write_row(r)
+                    copy.write_row((r.oid, r.version, r.topic, r.state))
         return importer

@@ -208,3 +208,25 @@ def test_a_member_event_msgspec_payload_is_validated_at_the_boundary() -> None:
                 "amount_cents": "lots",
             }
         )
+
+
+def test_a_line_repeated_in_an_event_file_is_refused_naming_it(clerk: Clerk, tmp_path: object) -> None:
+    line = {
+        "type": "Registered", "insz": A, "on": "2020-01-01", "recorded_at": "2020-01-01T09:00:00",
+        "clerk": "x", "born": "1990-02-02", "region": "flanders", "health_fund": "CM",
+        "id": "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+    }  # fmt: skip
+    moved = {**line, "type": "Moved", "region": "brussels", "on": "2021-01-01"}
+    del moved["born"], moved["health_fund"]
+    path = os.path.join(str(tmp_path), "twice.jsonl")
+    with open(path, "w") as f:
+        f.write(
+            json.dumps(line)
+            + "\n"
+            + json.dumps({**moved, "id": "7f9619ff-8b86-d011-b42d-00c04fc964ff"})
+            + "\n"
+        )
+        f.write(json.dumps(moved) + "\n")
+    result = clerk("import", path, expect=2)
+    assert "line 3" in result.output and "already in the store or the file" in result.output
+    clerk("status", A, expect=1)
