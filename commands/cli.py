@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from commands import data, demo, facts, questions, runs
+from commands.options import where_and_who
 from ledger.errors import BadInput, ConcurrentChange, RuleRefused
 
 EXIT_REFUSED = 1
@@ -40,14 +41,7 @@ class LedgerGroup(click.Group):
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    default=None,
-    help="SQLite file or postgresql://… URL (env ZORGKAS_STORE; default ./zorgkas.sqlite).",
-)
-@click.option("--clerk", default=None, help="Who records the facts (env ZORGKAS_CLERK).")
+@where_and_who
 @click.version_option(package_name="zorgkas")
 def cli(store_url: str | None, clerk: str | None) -> None:
     """zorgkas — the event-sourced membership ledger of the Flemish care insurance.

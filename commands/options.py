@@ -176,17 +176,22 @@ class Session:
         return Stamp(clerk=self.clerk, recorded_at=self.now, today=self.today)
 
 
-def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--store`` and ``--clerk`` on every command (also accepted before the command)."""
-
-    @click.option(
+def where_and_who(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--store`` and ``--clerk`` options themselves (on the group and on each command)."""
+    fn = click.option("--clerk", default=None, help="Who records the facts (env ZORGKAS_CLERK).")(fn)
+    return click.option(
         "--store",
         "store_url",
         metavar="URL",
         default=None,
         help="SQLite file or postgresql://… URL (env ZORGKAS_STORE; default ./zorgkas.sqlite).",
-    )
-    @click.option("--clerk", default=None, help="Who records the facts (env ZORGKAS_CLERK).")
+    )(fn)
+
+
+def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--store`` and ``--clerk`` on every command (also accepted before the command)."""
+
+    @where_and_who
     @click.pass_context
     @functools.wraps(fn)
     def wrapper(ctx: click.Context, store_url: str | None, clerk: str | None, **kwargs: Any) -> Any:

@@ -93,7 +93,9 @@ def _run_day(session: Session, on: date | None, field: str = "--on") -> date:
     return day
 
 
-def _summary(name: str, year: int, day: date, touched: int, written: int, rules: str) -> None:
+def _run_and_report(session: Session, name: str, year: int, day: date, decide: Decide, rules: str) -> None:
+    """Run ``decide`` over every member and print the contract's one-line summary."""
+    touched, written = run_over_members(session.ledger, decide, session.stamp(), name)
     click.echo(
         f"{name} {year} on {day.isoformat()}: {touched} members touched, {written} events written ({rules})"
     )
@@ -123,10 +125,9 @@ def invitations(session: Session, year: int, on: date | None) -> None:
     day = _run_day(session, on)
     _check_year(year, day, date(year - 1, 1, 1), "R-PREM-2", "invitations")
     parameters.premium(year)  # a year missing from the schedule is refused up front
-    touched, written = run_over_members(
-        session.ledger, lambda m, s: m.invite(s, year=year, on=day), session.stamp(), "invitations"
+    _run_and_report(
+        session, "invitations", year, day, lambda m, s: m.invite(s, year=year, on=day), "R-PREM-1..5"
     )
-    _summary("invitations", year, day, touched, written, "R-PREM-1..5")
 
 
 @run.command()
@@ -142,10 +143,9 @@ def letters(session: Session, year: int, on: date | None) -> None:
     """
     day = _run_day(session, on)
     _check_year(year, day, date(year, 1, 1), "R-LET-1", "letters")
-    touched, written = run_over_members(
-        session.ledger, lambda m, s: m.send_letter(s, year=year, on=day), session.stamp(), "letters"
+    _run_and_report(
+        session, "letters", year, day, lambda m, s: m.send_letter(s, year=year, on=day), "R-LET-1"
     )
-    _summary("letters", year, day, touched, written, "R-LET-1")
 
 
 @run.command()
@@ -161,10 +161,7 @@ def fines(session: Session, year: int, on: date | None) -> None:
     """
     day = _run_day(session, on)
     check_fine_run_date(year, day)
-    touched, written = run_over_members(
-        session.ledger, lambda m, s: m.impose_fine(s, year=year, on=day), session.stamp(), "fines"
-    )
-    _summary("fines", year, day, touched, written, "R-FINE-1")
+    _run_and_report(session, "fines", year, day, lambda m, s: m.impose_fine(s, year=year, on=day), "R-FINE-1")
 
 
 @run.command("auto-affiliation")
@@ -188,13 +185,8 @@ def auto_affiliation(session: Session, year: int, on: date | None) -> None:
     day = on or first_day
     _check_year(year, day, first_day, "R-AFF-3", "auto-affiliation")
     session.stamp().check_not_future("--on", day)
-    touched, written = run_over_members(
-        session.ledger,
-        lambda m, s: m.auto_affiliate(s, year=year, on=day),
-        session.stamp(),
-        "auto-affiliation",
-    )
-    _summary("auto-affiliation", year, day, touched, written, "R-AFF-3")
+    decide: Decide = lambda m, s: m.auto_affiliate(s, year=year, on=day)  # noqa: E731
+    _run_and_report(session, "auto-affiliation", year, day, decide, "R-AFF-3")
 
 
 @run.command()
@@ -214,7 +206,6 @@ def cancellations(session: Session, year: int, on: date | None) -> None:
     day = on or (today if today.year <= year else date(year, 12, 31))
     session.stamp().check_not_future("--on", day)
     _check_year(year, day, date(year, 1, 1), "R-AFF-4", "cancellations")
-    touched, written = run_over_members(
-        session.ledger, lambda m, s: m.cancel(s, year=year, on=day), session.stamp(), "cancellations"
+    _run_and_report(
+        session, "cancellations", year, day, lambda m, s: m.cancel(s, year=year, on=day), "R-AFF-4"
     )
-    _summary("cancellations", year, day, touched, written, "R-AFF-4")

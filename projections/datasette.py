@@ -46,61 +46,45 @@ QUERIES = {
 }
 
 
+CHART_QUERY = (
+    "SELECT CAST(year AS TEXT) AS year, fund, arrears_cents / 100.0 AS arrears_eur, "
+    "open_fines_cents / 100.0 AS open_fines_eur FROM arrears_by_fund_year ORDER BY year, fund"
+)
+
+
+def _bar_chart(title: str, db_name: str, measure: str) -> dict[str, Any]:
+    """A Vega-Lite bar chart of one measure by year, coloured by fund."""
+    return {
+        "title": title,
+        "db": db_name,
+        "query": CHART_QUERY,
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "year", "type": "ordinal"},
+                "y": {"field": measure, "type": "quantitative"},
+                "color": {"field": "fund", "type": "nominal"},
+            },
+        },
+    }
+
+
 def metadata(db_name: str = "reporting") -> dict[str, Any]:
-    chart_query = (
-        "SELECT CAST(year AS TEXT) AS year, fund, arrears_cents / 100.0 AS arrears_eur, "
-        "open_fines_cents / 100.0 AS open_fines_eur FROM arrears_by_fund_year ORDER BY year, fund"
-    )
+    tables = {name: {"title": name.replace("_", " "), "description": doc} for name, doc in TABLE_DOCS.items()}
+    dashboard = {
+        "title": "Arrears and fines",
+        "description": "Premium arrears and open fines by year and care fund.",
+        "layout": [["arrears", "fines"]],
+        "charts": {
+            "arrears": _bar_chart("Premium arrears by year and fund (EUR)", db_name, "arrears_eur"),
+            "fines": _bar_chart("Open fines by year and fund (EUR)", db_name, "open_fines_eur"),
+        },
+    }
     return {
         "title": "zorgkas reporting",
         "description": "Projections of the zorgkas event ledger (Flemish care insurance). "
         "Amounts in cents unless named _eur; members are pseudonymized.",
-        "databases": {
-            db_name: {
-                "tables": {
-                    name: {"title": name.replace("_", " "), "description": doc}
-                    for name, doc in TABLE_DOCS.items()
-                },
-                "queries": QUERIES,
-            }
-        },
-        "plugins": {
-            "datasette-dashboards": {
-                "zorgkas": {
-                    "title": "Arrears and fines",
-                    "description": "Premium arrears and open fines by year and care fund.",
-                    "layout": [["arrears", "fines"]],
-                    "charts": {
-                        "arrears": {
-                            "title": "Premium arrears by year and fund (EUR)",
-                            "db": db_name,
-                            "query": chart_query,
-                            "library": "vega-lite",
-                            "display": {
-                                "mark": {"type": "bar", "tooltip": True},
-                                "encoding": {
-                                    "x": {"field": "year", "type": "ordinal"},
-                                    "y": {"field": "arrears_eur", "type": "quantitative"},
-                                    "color": {"field": "fund", "type": "nominal"},
-                                },
-                            },
-                        },
-                        "fines": {
-                            "title": "Open fines by year and fund (EUR)",
-                            "db": db_name,
-                            "query": chart_query,
-                            "library": "vega-lite",
-                            "display": {
-                                "mark": {"type": "bar", "tooltip": True},
-                                "encoding": {
-                                    "x": {"field": "year", "type": "ordinal"},
-                                    "y": {"field": "open_fines_eur", "type": "quantitative"},
-                                    "color": {"field": "fund", "type": "nominal"},
-                                },
-                            },
-                        },
-                    },
-                }
-            }
-        },
+        "databases": {db_name: {"tables": tables, "queries": QUERIES}},
+        "plugins": {"datasette-dashboards": {"zorgkas": dashboard}},
     }
