@@ -200,8 +200,8 @@ def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> Non
         session, insz, lambda m: m.switch(session.stamp(), to_fund=to_fund, requested_on=requested_on)
     )
     for e in written:
-        assert isinstance(e, ev.FundSwitched)
-        click.echo(f"switch {e.from_fund} -> {e.to_fund} takes effect on {e.effective.isoformat()}")
+        if isinstance(e, ev.FundSwitched):
+            click.echo(f"switch {e.from_fund} -> {e.to_fund} takes effect on {e.effective.isoformat()}")
     _report(written)
 
 
