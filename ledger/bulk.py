@@ -22,7 +22,7 @@ import msgspec
 
 from ledger import events as ev
 from ledger.errors import BadInput
-from ledger.eventfile import check_values, parse_line
+from ledger.eventfile import checked, parse_line
 from ledger.identity import member_id, normalize_insz
 
 CHUNK = 20_000
@@ -101,8 +101,7 @@ class Importer:
             if not valid:
                 raise BadInput("insz", event.insz, "write the INSZ as 11 digits", line_no)
             self.valid_insz.add(event.insz)
-        check_values(event, line_no, self.today, self.now)
-        return event
+        return checked(event, line_no, self.today, self.now)
 
     def row(self, event: ev.Event, line_no: int) -> Row:
         stream = self.streams.get(event.insz)

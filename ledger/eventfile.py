@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import typing
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -54,8 +54,7 @@ def parse_line(text: str, line_no: int, today: date, now: datetime) -> ev.Event:
         raise BadInput(raw["type"], text[:80], str(exc), line_no) from None
     except BadInput as exc:
         raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
-    check_values(event, line_no, today, now)
-    return event
+    return checked(event, line_no, today, now)
 
 
 _MONEY_FIELDS = ("amount_cents", "monthly_cents")
@@ -79,9 +78,16 @@ _CHECKED: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] =
 }
 
 
-def check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
+def checked(e: ev.Event, line_no: int, today: date, now: datetime) -> ev.Event:
+    """The event with its recorded time in UTC, once every value is plausible."""
     if e.recorded_at.tzinfo is not None:
-        raise BadInput("recorded_at", e.recorded_at.isoformat(), "write it in UTC without a zone", line_no)
+        utc = e.recorded_at.astimezone(UTC).replace(tzinfo=None)
+        e = msgspec.structs.replace(e, recorded_at=utc)
+    _check_values(e, line_no, today, now)
+    return e
+
+
+def _check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
     if e.on > today:
         raise BadInput("on", e.on.isoformat(), f"lies after today ({today})", line_no)
     if e.on.year < 1900:

@@ -230,3 +230,13 @@ def test_a_line_repeated_in_an_event_file_is_refused_naming_it(clerk: Clerk, tmp
     result = clerk("import", path, expect=2)
     assert "line 3" in result.output and "already in the store or the file" in result.output
     clerk("status", A, expect=1)
+
+
+def test_an_event_file_may_give_recorded_times_with_a_zone(sqlite_clerk: Clerk, tmp_path: object) -> None:
+    line = {"type": "Registered", "insz": A, "on": "2020-01-01", "recorded_at": "2020-01-01T10:00:00+01:00",
+            "clerk": "x", "born": "1990-02-02", "region": "flanders", "health_fund": "CM"}  # fmt: skip
+    path = os.path.join(str(tmp_path), "zoned.jsonl")
+    with open(path, "w") as f:
+        f.write(json.dumps(line) + "\n")
+    sqlite_clerk("import", path)
+    assert json.loads(sqlite_clerk("history", A, "--json").output)[0]["recorded_at"] == "2020-01-01T09:00:00"
