@@ -369,10 +369,8 @@ class Member:
         if period is not None:
             if not period.covers_year(year):
                 return []
+            # The fund on 1 January of the premium year: a switch effective then counts.
             fund = aff.fund_on(h, max(on, jan1(year))) or period.fund
-            for sw in h.of(ev.FundSwitched):
-                if sw.effective <= jan1(year):
-                    fund = sw.to_fund
         else:
             # Not yet a member: invited in the window of their first premiums (R-AFF-1/2).
             window = window_on(h, on)

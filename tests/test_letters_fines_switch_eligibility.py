@@ -208,3 +208,15 @@ def test_R_FINE_1_a_fine_run_before_the_money_arrived_by_15_october_is_annulled(
     s = clerk.status(A, "--as-of", "2024-10-20")
     assert s["fines"] == [{"year": 2024, "amount_cents": 25000, "status": "annulled"}]
     assert s["arrears"]["total_cents"] == 0
+
+
+def test_R_SW_1_the_next_years_invitation_comes_from_the_new_fund(clerk: Clerk) -> None:
+    _member_since_2020(clerk, fund="CM")
+    clerk("switch", A, "--to", "VZK", "--requested-on", "2024-11-20")
+    clerk("run", "invitations", "--year", "2025", "--on", "2024-12-15")
+    import json
+
+    invitation = [
+        e for e in json.loads(clerk("history", A, "--json").output) if e["type"] == "PremiumInvited"
+    ]
+    assert [(i["year"], i["fund"]) for i in invitation] == [(2025, "VZK")]
