@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from tests.conftest import Clerk, make_insz
@@ -199,3 +200,37 @@ def test_R_AFF_4_rejoining_after_cancellation_waits_five_years(clerk: Clerk) -> 
     assert (s["affiliated"], s["affiliated_since"]) == (True, "2026-01-01")
     assert (s["eligible"], s["eligible_from"]) == (False, "2031-01-01")
     assert "R-ELIG-2" in s["eligibility_rules"]
+
+
+def test_R_OBL_1_moving_to_flanders_after_25_is_compulsory_from_the_move(clerk: Clerk) -> None:
+    c = make_insz(date(1980, 6, 6), 9)
+    clerk("register", c, "--born", "1980-06-06", "--region", "wallonia", "--health-fund", "SOM",
+          "--resident-since", "1980-06-06", "--on", "2020-01-01")  # fmt: skip
+    clerk("move", c, "--region", "flanders", "--on", "2024-03-15")
+    assert clerk.status(c, "--as-of", "2024-03-14")["obligation"] == "exempt"
+    assert clerk.status(c, "--as-of", "2024-03-15")["obligation"] == "compulsory"
+
+
+def test_R_AFF_2_newcomer_in_the_second_half_of_a_year_has_three_premiums(clerk: Clerk) -> None:
+    c = make_insz(date(1980, 6, 6), 11)
+    clerk("register", c, "--born", "1980-06-06", "--region", "abroad", "--health-fund", "NONE",
+          "--resident-since", "1980-06-06", "--on", "2020-01-01")  # fmt: skip
+    clerk("move", c, "--region", "flanders", "--on", "2023-09-01")
+    clerk("pay", c, "--amount", "58", "--on", "2023-10-01")
+    s = clerk.status(c, "--as-of", "2025-06-01")
+    assert (s["fund"], s["affiliated_since"], s["joined_on_time"]) == ("VZK", "2023-01-01", None)
+    clerk("pay", c, "--amount", "126", "--on", "2025-12-20")  # 2024 and 2025, by the end of 2025
+    assert clerk.status(c, "--as-of", "2026-01-05")["joined_on_time"] is True
+    clerk("run", "letters", "--year", "2025", "--on", "2025-08-20")
+    assert clerk.status(c, "--as-of", "2025-09-01")["letters"] == []  # window open until 2025-12-31
+
+
+def test_R_AFF_1_joining_is_at_the_fund_of_the_invitation(clerk: Clerk) -> None:
+    clerk.register(A, "1998-01-01", "flanders", "OZ", "2024-01-02")
+    clerk("run", "invitations", "--year", "2024", "--on", "2024-01-15")
+    invitation = [
+        e for e in json.loads(clerk("history", A, "--json").output) if e["type"] == "PremiumInvited"
+    ][0]
+    assert invitation["fund"] == "OZ" and invitation["amount_cents"] == 6200
+    clerk("pay", A, "--amount", "62", "--on", "2024-02-01", "--ogm", invitation["ogm"])
+    assert clerk.status(A, "--as-of", "2024-02-02")["fund"] == "OZ"

@@ -121,3 +121,14 @@ def test_R_PREM_8_direct_debit_only_from_the_year_after_joining(clerk: Clerk) ->
     clerk("pay", A, "--amount", "54", "--on", "2021-03-01", "--method", "direct-debit")
     s = clerk.status(A, "--as-of", "2021-06-01")
     assert s["arrears"]["unpaid_years"] == [2020]  # an overdue premium is not paid by direct debit
+
+
+def test_R_PREM_7_years_that_can_still_lead_to_a_fine_are_paid_before_fined_ones(clerk: Clerk) -> None:
+    _member_since_2020(clerk)
+    clerk("pay", A, "--amount", "53", "--on", "2020-02-01")
+    clerk("pay", A, "--amount", "54", "--on", "2021-02-01")
+    clerk("run", "letters", "--year", "2023", "--on", "2023-08-20")  # 2022, 2023 unpaid
+    clerk("run", "fines", "--year", "2023", "--on", "2023-10-20")
+    clerk("pay", A, "--amount", "62", "--on", "2024-05-02")  # pays 2024, not the fined 2022
+    s = clerk.status(A, "--as-of", "2024-06-01")
+    assert s["arrears"]["unpaid_years"] == [2022, 2023]
