@@ -6,6 +6,7 @@ a rule's refusal exits 1, bad input exits 2, both with nothing written and no tr
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -35,6 +36,9 @@ class LedgerGroup(click.Group):
             ctx.exit(EXIT_REFUSED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # `zorgkas demo | head`: the reader left; nothing to report
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_REFUSED)
         except Exception as exc:  # never a traceback for a clerk
             click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
             ctx.exit(EXIT_INTERNAL)
