@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -151,3 +152,24 @@ def test_fixed_clock_is_stored_as_the_recorded_time(clerk: Clerk) -> None:
         now="2024-01-02T10:11:12",
     )
     assert json.loads(clerk("history", A, "--json").output)[0]["recorded_at"] == "2024-01-02T10:11:12"
+
+
+def test_a_yearly_run_shows_a_progress_bar_on_a_terminal(sqlite_clerk: Clerk) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    sqlite_clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01")
+    main, child = pty.openpty()
+    env = {**os.environ, "ZORGKAS_STORE": sqlite_clerk.store, "ZORGKAS_TODAY": "2026-11-23"}
+    cmd = [sys.executable, "-m", "commands.cli", "run", "invitations", "--year", "2026"]
+    proc = subprocess.run(cmd, stdout=child, stderr=child, env=env, timeout=60, check=False)
+    os.close(child)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(main, 4096):
+            shown += chunk
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"1 members" in shown  # the progress line counts the members scanned
+    assert b"invitations 2026 on 2026-11-23: 0 members touched" in shown
