@@ -29,7 +29,6 @@ from ledger.rules.joining import window_on
 from ledger.rules.letters import letter_due
 from ledger.rules.obligation import (
     COMPULSORY,
-    EXCLUDED,
     MAY_JOIN,
     is_adult_in,
     obligation_on,
@@ -187,7 +186,7 @@ class Member:
                     f"{self.insz} is under 26 until {turns_26_year(h)}: no obligation; "
                     "join early with --early (care budget, mobility aid, rehabilitation)",
                 )
-            if obligation.status == EXCLUDED or obligation.status not in MAY_JOIN:
+            if obligation.status not in MAY_JOIN:  # exempt, or excluded (R-OBL-5)
                 raise RuleRefused(obligation.rule, f"{self.insz} may not join: {obligation.reason}")
             if mode == "voluntary" and obligation.status == COMPULSORY:
                 raise RuleRefused(
@@ -263,7 +262,7 @@ class Member:
         obligation = obligation_on(h, on)
         if aff.period_on(h, on) is None and obligation.status in MAY_JOIN and fine_year is None:
             invitation = next((i for i in h.of(ev.PremiumInvited) if ogm and i.ogm == ogm), None)
-            fund = invitation.fund if invitation else self._invitation_fund(h)
+            fund = invitation.fund if invitation else home_fund(h.registration.health_fund)
             kind = obligation.status
             since = self._affiliation_start(h, on)
             pending.append(
@@ -350,10 +349,6 @@ class Member:
         return self._one(stamp, ev.FineAppealDecided, on, fine_year=fine_year, upheld=upheld)
 
     # -- the yearly runs (each returns nothing when the member has nothing to do) ------
-    def _invitation_fund(self, h: History, day: date | None = None) -> str:
-        current = aff.fund_on(h, day or h.as_of)
-        return current or home_fund(h.registration.health_fund)
-
     def invite(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
         """R-PREM-1..5, R-AFF-1: one invitation per member and year."""
         if not self.is_registered:

@@ -38,6 +38,7 @@ def raw() -> dict[str, Any]:
     return json.loads(text)
 
 
+@cache
 def premium(year: int) -> Premium:
     years = raw()["premium"]["years"]
     entry = years.get(str(year))

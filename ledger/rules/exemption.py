@@ -30,6 +30,10 @@ class Exemption:
 
 
 def exemptions(history: History) -> list[Exemption]:
+    return history.memo("exemptions", lambda: _exemptions(history))
+
+
+def _exemptions(history: History) -> list[Exemption]:
     found = [Exemption(e.reason, e.on, e.until, e) for e in history.of(ev.ExemptionGranted)]
     found += [Exemption("death", e.on, None, e) for e in history.of(ev.Died)]
     return found
