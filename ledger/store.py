@@ -118,6 +118,16 @@ def _postgres_env(url: str) -> dict[str, str]:
     return env
 
 
+def _id_range(part: tuple[int, int] | None) -> tuple[str, str]:
+    """The k-th of n equal ranges of member ids as 32 hex digits; "" means unbounded."""
+    if part is None:
+        return "", ""
+    k, n = part
+    lo = f"{(2**128 * k) // n:032x}" if k else ""
+    hi = f"{(2**128 * (k + 1)) // n:032x}" if k + 1 < n else ""
+    return lo, hi
+
+
 def redact(url: str) -> str:
     """The store URL without its password, for messages."""
     parts = urlparse(url)
@@ -227,26 +237,32 @@ class Ledger:
         return importer.events, len(importer.streams)
 
     # -- scanning --------------------------------------------------------------------
-    def _rows(self, order: str) -> Iterator[tuple[Any, ...]]:
+    def _rows(self, order: str, part: tuple[int, int] | None = None) -> Iterator[tuple[Any, ...]]:
+        """Stored rows in ``order``; ``part`` = (k, n) keeps the k-th of n member-id ranges."""
         table = self.recorder.events_table_name
+        columns = "originator_id, originator_version, topic, state"
+        bounds = _id_range(part)
+        mark = "%s" if self.is_postgres else "?"
+        conds = [f"originator_id {op} {mark}" for op, b in zip((">=", "<"), bounds, strict=True) if b]
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
         if self.is_postgres:
+            params = [UUID(b) for b in bounds if b]
             schema = self.recorder.datastore.schema
-            columns = "originator_id, originator_version, topic, state"
-            sql = f'SELECT {columns} FROM "{schema}"."{table}" ORDER BY {order}'
+            sql = f'SELECT {columns} FROM "{schema}"."{table}" {where} ORDER BY {order}'
             with (
                 self.recorder.datastore.get_connection() as conn,
                 conn.transaction(),
                 conn.cursor(name="zorgkas_scan") as curs,
             ):
                 curs.itersize = 5000
-                curs.execute(sql)
+                curs.execute(sql, params)
                 for row in curs:
                     yield row["originator_id"], row["originator_version"], row["topic"], row["state"]
         else:
-            sql = f"SELECT originator_id, originator_version, topic, state FROM {table} ORDER BY {order}"
+            sql = f"SELECT {columns} FROM {table} {where} ORDER BY {order}"
             conn = sqlite3.connect(self.url)
             try:
-                yield from conn.execute(sql)
+                yield from conn.execute(sql, [b for b in bounds if b])
             finally:
                 conn.close()
 
@@ -256,11 +272,11 @@ class Ledger:
         for _oid, _version, topic, state in self._rows(order):
             yield decode_stored(topic, state)
 
-    def members(self) -> Iterator[Member]:
-        """Every member with all its events, streamed one member at a time."""
+    def members(self, part: tuple[int, int] | None = None) -> Iterator[Member]:
+        """Every member (or those of range ``part``) with all its events, one at a time."""
         current: list[ev.Event] = []
         current_id: Any = None
-        for oid, _version, topic, state in self._rows("originator_id, originator_version"):
+        for oid, _version, topic, state in self._rows("originator_id, originator_version", part):
             if oid != current_id and current:
                 yield Member(current[0].insz, current)
                 current = []

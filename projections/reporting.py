@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -238,7 +239,7 @@ class Target(Protocol):
     def read_position(self) -> dict[str, Any] | None: ...
     def reset(self) -> None: ...
     def delete_members(self, keys: list[str]) -> None: ...
-    def insert(self, table: str, rows: list[dict[str, Any]]) -> None: ...
+    def insert(self, table: str, rows: list[tuple[Any, ...]]) -> None: ...
     def write_position(self, position: int, settings: str) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -283,11 +284,12 @@ class SqliteTarget:
         for table in TABLES:
             self.conn.executemany(f"DELETE FROM {table} WHERE member = ?", [(k,) for k in keys])
 
-    def insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+    def insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Rows as tuples in the column order of ``TABLES[table]``."""
         if rows:
             cols = list(TABLES[table])
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            self.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+            self.conn.executemany(sql, rows)
 
     def write_position(self, position: int, settings: str) -> None:
         self.conn.execute(f"DELETE FROM {POSITION}")
@@ -346,7 +348,8 @@ class PostgresTarget:
         for table in TABLES:
             self.conn.execute(f"DELETE FROM {self._q(table)} WHERE member = ANY(%s)", (keys,))
 
-    def insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+    def insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Rows as tuples in the column order of ``TABLES[table]``."""
         if rows:
             cols = list(TABLES[table])
             with (
@@ -354,7 +357,7 @@ class PostgresTarget:
                 cur.copy(f"COPY {self._q(table)} ({', '.join(cols)}) FROM STDIN") as cp,
             ):
                 for r in rows:
-                    cp.write_row(tuple(r[c] for c in cols))
+                    cp.write_row(r)
 
     def write_position(self, position: int, settings: str) -> None:
         self.conn.execute(f"DELETE FROM {self._q(POSITION)}")
@@ -418,7 +421,8 @@ def _flush(target: Target, batch: dict[str, list[dict[str, Any]]], keys: list[st
     if replace and keys:
         target.delete_members(keys)
     for name, rows in batch.items():
-        target.insert(name, rows)
+        cols = list(TABLES[name])
+        target.insert(name, [tuple(r[c] for c in cols) for r in rows])
         rows.clear()
     keys.clear()
 
@@ -426,6 +430,65 @@ def _flush(target: Target, batch: dict[str, list[dict[str, Any]]], keys: list[st
 def _load(ledger: Ledger, inszs: Iterable[str]) -> Iterator[Member]:
     for insz in sorted(inszs):
         yield ledger.load(insz)
+
+
+PARALLEL_FROM_EVENTS = 200_000
+
+
+def _workers(ledger: Ledger) -> int:
+    """Processes for a full rebuild: members are independent, so use the cores.
+
+    ``ZORGKAS_REPORT_WORKERS`` overrides; small stores are rebuilt in-process.
+    """
+    forced = os.environ.get("ZORGKAS_REPORT_WORKERS")
+    if forced:
+        return max(1, int(forced))
+    if ledger.count_events() < PARALLEL_FROM_EVENTS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _build_part(url: str, part: tuple[int, int], as_of: date, key: bytes, with_insz: bool, out: str) -> int:
+    """One worker: the rows of one range of member ids, into its own SQLite file."""
+    ledger = Ledger(url)
+    target = SqliteTarget(out)
+    try:
+        target.reset()
+        count = _write_members(target, ledger.members(part), as_of, key, with_insz, replace=False)
+        target.commit()
+        return count
+    finally:
+        target.close()
+        ledger.close()
+
+
+def _rebuild_in_parallel(
+    target: Target, url: str, workers: int, as_of: date, key: bytes, with_insz: bool
+) -> int:
+    """Build ranges of members in worker processes, then copy them in the target's transaction."""
+    import multiprocessing
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    with tempfile.TemporaryDirectory(prefix="zorgkas-report-") as tmp:
+        outs = [os.path.join(tmp, f"part{k}.sqlite") for k in range(workers)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            jobs = [
+                pool.submit(_build_part, url, (k, workers), as_of, key, with_insz, outs[k])
+                for k in range(workers)
+            ]
+            count = sum(job.result() for job in jobs)
+        for out in outs:
+            part = sqlite3.connect(out)
+            try:
+                for table, columns in TABLES.items():
+                    rows = part.execute(f"SELECT {', '.join(columns)} FROM {table}")
+                    while chunk := rows.fetchmany(20_000):
+                        target.insert(table, chunk)
+            finally:
+                part.close()
+    return count
 
 
 def export_report(ledger: Ledger, target_url: str, *, rebuild: bool, as_of: date, with_insz: bool) -> str:
@@ -441,7 +504,11 @@ def export_report(ledger: Ledger, target_url: str, *, rebuild: bool, as_of: date
         head = ledger.max_position()
         if full:
             target.reset()
-            count = _write_members(target, ledger.members(), as_of, key, with_insz, replace=False)
+            workers = _workers(ledger)
+            if workers > 1:
+                count = _rebuild_in_parallel(target, ledger.url, workers, as_of, key, with_insz)
+            else:
+                count = _write_members(target, ledger.members(), as_of, key, with_insz, replace=False)
             what = "rebuilt"
         else:
             touched, head = _changed_members(ledger, int(stored["position"]))

@@ -144,3 +144,16 @@ def test_the_reporting_database_opens_in_datasette_with_its_dashboard(
     assert '"year": 2022' in got["/reporting/arrears_by_year.json?_shape=array"][1]
     assert "Premium arrears by year and fund" in got["/-/dashboards/zorgkas"][1]
     assert "One row per member" in got["/reporting/members"][1]
+
+
+def test_a_parallel_rebuild_equals_an_in_process_one(
+    clerk: Clerk, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _history(clerk)
+    _more(clerk)
+    one, two = (os.path.join(str(tmp_path), f"{n}.sqlite") for n in ("one", "two"))
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "1")
+    clerk("report", "--to", one, "--as-of", "2024-01-01")
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "3")
+    assert "rebuilt: 2 members" in clerk("report", "--to", two, "--as-of", "2024-01-01").output
+    assert _tables(one) == _tables(two)
