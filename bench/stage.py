@@ -88,7 +88,11 @@ def main() -> None:
             raise SystemExit(f"{stage} failed: {result.output}")
         count = -1
     seconds = elapsed if elapsed is not None else time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The largest process of the stage: itself, or a worker it started (parallel rebuild).
+    peak_kb = max(
+        resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    peak_mb = peak_kb / 1024
     print(json.dumps({"stage": stage, "seconds": seconds, "count": count, "peak_rss_mb": round(peak_mb, 1)}))
 
 
