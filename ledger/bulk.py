@@ -31,34 +31,24 @@ _encoder = msgspec.json.Encoder()
 _CHAIN_TAIL = b'"chain":""}'
 
 
-def chained_state(previous: str, event: ev.Event) -> tuple[str, bytes]:
-    """(this event's chain link, its stored bytes): the link covers the payload without it.
-
-    Equal to ``store.chain_hash`` by construction (``chain`` is the payload's last field);
-    ``verify`` recomputes it from the stored bytes.
-    """
-    body = _encoder.encode(event)
-    if not body.endswith(_CHAIN_TAIL):  # pragma: no cover - guarded by tests
-        raise ValueError("chain must be the last field of an event")
-    link = hashlib.sha256(previous.encode() + body).hexdigest()
-    return link, body[: -len(_CHAIN_TAIL)] + b'"chain":"' + link.encode() + b'"}'
-
-
 class Row(NamedTuple):
     oid: UUID
+    key: str  # oid as stored by SQLite
     version: int
     topic: str
     state: bytes
-    event_id: UUID  # for the duplicate check
+    event_id: bytes  # the event id's 16 bytes, for the duplicate check
     line: int
 
 
 def duplicate_line(chunk: list[Row], is_known: Any) -> BadInput:
     """The first line of a chunk whose event id is already stored or repeated in the file."""
-    seen: set[UUID] = set()
+    seen: set[bytes] = set()
     for r in chunk:
         if r.event_id in seen or is_known(r.event_id):
-            return BadInput("id", str(r.event_id), "this event is already in the store or the file", r.line)
+            return BadInput(
+                "id", str(UUID(bytes=r.event_id)), "this event is already in the store or the file", r.line
+            )
         seen.add(r.event_id)
     return BadInput("id", None, "an event id is already in the store or the file")
 
@@ -70,19 +60,23 @@ class _Stream:
     chain: str
     registered: bool
 
+    def __post_init__(self) -> None:
+        self.key = self.oid.hex  # the stored originator_id (SQLite)
+        self.tail = f'"originator_id":"{self.oid}","originator_version":'.encode()
 
-class Importer:
-    """Validate and number the events of a file; yield rows ready to insert."""
 
-    def __init__(self, today: date, now: datetime, existing: Any) -> None:
+Prepared = tuple[str, bool, str, bytes, bytes, int]  # insz, is registration, topic, body, id, line
+_NIL_TAIL = b'"originator_id":"' + str(ev.NIL).encode() + b'","originator_version":0,"chain":""}'
+TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
+
+
+class LineChecker:
+    """Stage one, per line and independent of the store: decode into a typed event,
+    check every value, encode it with the store fields unset."""
+
+    def __init__(self, today: date, now: datetime) -> None:
         self.today, self.now = today, now
-        self.existing = existing  # callable: member id -> (version, chain, ids) or None
-        self.streams: dict[str, _Stream] = {}
-        # Ids of the events already stored for the members met so far; the writer puts
-        # them in its duplicate-id index (a temporary table, so memory stays per member).
-        self.stored_ids: list[UUID] = []
         self.valid_insz: set[str] = set()
-        self.events = 0
 
     def decode(self, text: str | bytes, line_no: int) -> ev.Event:
         try:
@@ -103,35 +97,82 @@ class Importer:
             self.valid_insz.add(event.insz)
         return checked(event, line_no, self.today, self.now)
 
-    def row(self, event: ev.Event, line_no: int) -> Row:
-        stream = self.streams.get(event.insz)
+    def prepare(self, lines: Iterable[str | bytes], first_line: int) -> list[Prepared]:
+        out: list[Prepared] = []
+        for n, text in enumerate(lines, start=first_line):
+            if text.strip():
+                e = self.decode(text, n)
+                body = _encoder.encode(e)
+                out.append((e.insz, isinstance(e, ev.Registered), TOPICS[type(e)], body, e.id.bytes, n))
+        return out
+
+
+class Importer:
+    """Stage two: number each member's events after its last stored one, require a
+    registration first, chain the hashes; yield rows to insert."""
+
+    def __init__(self, today: date, now: datetime, existing: Any) -> None:
+        self.today, self.now = today, now
+        self.existing = existing  # callable: member id -> (version, chain, ids) or None
+        self.streams: dict[str, _Stream] = {}
+        # Ids of the events already stored for the members met so far; the writer puts
+        # them in its duplicate-id index (a temporary table, so memory stays per member).
+        self.stored_ids: list[bytes] = []
+        self.events = 0
+
+    def row(self, prepared: Prepared) -> Row:
+        insz, is_registration, topic, body, event_id, line_no = prepared
+        stream = self.streams.get(insz)
         if stream is None:
-            oid = member_id(event.insz)
+            oid = member_id(insz)
             found = self.existing(oid)
             version, chain, ids = found if found else (0, "", set())
             self.stored_ids.extend(ids)
-            stream = self.streams[event.insz] = _Stream(oid, version, chain, bool(found))
+            stream = self.streams[insz] = _Stream(oid, version, chain, bool(found))
         if not stream.registered:
-            if not isinstance(event, ev.Registered):
-                raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
+            if not is_registration:
+                raise BadInput(
+                    "type", topic.split("@")[0], f"{insz} has no Registered event before it", line_no
+                )
             stream.registered = True
         stream.version += 1
-        event = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=stream.version)
-        stream.chain, state = chained_state(stream.chain, event)
-        self.events += 1
-        return Row(
-            stream.oid,
-            stream.version,
-            f"{event.type}@{type(event).VERSION}",
-            state,
-            event.id,
-            line_no,
+        # The stored payload is the event with its store fields set; its chain link is the
+        # SHA-256 of the previous link and that payload with ``chain`` empty (the last
+        # field), exactly what ``store.chain_hash`` computes and ``verify`` recomputes.
+        if not body.endswith(_NIL_TAIL):  # pragma: no cover - the store fields are the last ones
+            raise ValueError("unexpected event encoding")
+        head = body[: -len(_NIL_TAIL)]
+        body = (
+            head
+            + f'"originator_id":"{stream.oid}","originator_version":{stream.version},"chain":""}}'.encode()
         )
+        stream.chain = hashlib.sha256(stream.chain.encode() + body).hexdigest()
+        state = body[: -len(_CHAIN_TAIL)] + b'"chain":"' + stream.chain.encode() + b'"}'
+        self.events += 1
+        return Row(stream.oid, stream.key, stream.version, topic, state, event_id, line_no)
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[Row]:
-        for n, text in enumerate(lines, start=1):
-            if text.strip():
-                yield self.row(self.decode(text, n), n)
+        checker = LineChecker(self.today, self.now)
+        for first, batch in _line_batches(lines, LINE_BATCH):
+            for prepared in checker.prepare(batch, first):
+                yield self.row(prepared)
+
+
+LINE_BATCH = 5_000
+
+
+def _line_batches(lines: Iterable[str | bytes], size: int) -> Iterator[tuple[int, list[Any]]]:
+    batch: list[Any] = []
+    first = 1
+    for n, text in enumerate(lines, start=1):
+        if not batch:
+            first = n
+        batch.append(text)
+        if len(batch) >= size:
+            yield first, batch
+            batch = []
+    if batch:
+        yield first, batch
 
 
 def _chunks(rows: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -153,12 +194,12 @@ class _Stored(msgspec.Struct):
 _stored = msgspec.json.Decoder(_Stored)
 
 
-def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, set[UUID]] | None:
+def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, set[bytes]] | None:
     """(last version, last chain link, event ids) of a member already stored."""
     if not rows:
         return None
     decoded = [_stored.decode(bytes(state)) for _v, state in rows]
-    ids = {d.id for d in decoded}
+    ids = {d.id.bytes for d in decoded}
     return rows[-1][0], decoded[-1].chain, ids
 
 
@@ -168,21 +209,24 @@ def import_sqlite(
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
+        # A bounded page cache for the random inserts into the key index (not per event).
+        conn.execute("PRAGMA cache_size=-65536")
         conn.execute("BEGIN IMMEDIATE")
 
-        def existing(oid: UUID) -> tuple[int, str, set[UUID]] | None:
+        def existing(oid: UUID) -> tuple[int, str, set[bytes]] | None:
             sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
             return _existing(conn.execute(sql, (oid.hex,)).fetchall())
 
         empty = conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
         importer = Importer(today, now, (lambda _oid: None) if empty else existing)
         conn.execute("PRAGMA temp_store=FILE")
+        conn.execute("PRAGMA temp.cache_size=-32768")
         conn.execute("CREATE TEMP TABLE import_ids (id BLOB PRIMARY KEY)")
         sql = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
         try:
             for chunk in _chunks(importer.rows(lines)):
                 _index_ids(conn, importer, chunk)
-                conn.executemany(sql, [(r.oid.hex, r.version, r.topic, r.state) for r in chunk])
+                conn.executemany(sql, [(r.key, r.version, r.topic, r.state) for r in chunk])
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK")
             raise BadInput(
@@ -201,17 +245,17 @@ def _index_ids(conn: sqlite3.Connection, importer: Importer, chunk: list[Row]) -
     """Refuse a repeated event id (a file read twice, a line repeated), memory-free."""
     insert = "INSERT INTO temp.import_ids VALUES (?)"
     if importer.stored_ids:
-        conn.executemany(insert, [(i.bytes,) for i in importer.stored_ids])
+        conn.executemany(insert, [(i,) for i in importer.stored_ids])
         importer.stored_ids.clear()
     conn.execute("SAVEPOINT ids")
     try:
-        conn.executemany(insert, [(r.event_id.bytes,) for r in chunk])
+        conn.executemany(insert, [(r.event_id,) for r in chunk])
         conn.execute("RELEASE ids")
     except sqlite3.IntegrityError:
         conn.execute("ROLLBACK TO ids")
 
-        def known(i: UUID) -> bool:
-            return conn.execute("SELECT 1 FROM temp.import_ids WHERE id=?", (i.bytes,)).fetchone() is not None
+        def known(i: bytes) -> bool:
+            return conn.execute("SELECT 1 FROM temp.import_ids WHERE id=?", (i,)).fetchone() is not None
 
         raise duplicate_line(chunk, known) from None
 
@@ -225,7 +269,7 @@ def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, no
         # The same lock eventsourcing takes: notification ids are issued in commit order.
         cur.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE")
 
-        def existing(oid: UUID) -> tuple[int, str, set[UUID]] | None:
+        def existing(oid: UUID) -> tuple[int, str, set[bytes]] | None:
             sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
             cur.execute(sql, (oid,))
             return _existing([(r["originator_version"], r["state"]) for r in cur.fetchall()])
@@ -235,7 +279,7 @@ def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, no
         importer = Importer(today, now, (lambda _oid: None) if empty else existing)
         cur.execute("CREATE TEMP TABLE import_ids (id uuid PRIMARY KEY) ON COMMIT DROP")
         for chunk in _chunks(importer.rows(lines)):
-            ids = [*importer.stored_ids, *(r.event_id for r in chunk)]
+            ids = [UUID(bytes=i) for i in (*importer.stored_ids, *(r.event_id for r in chunk))]
             importer.stored_ids.clear()
             cur.execute("SAVEPOINT ids")
             try:
@@ -245,8 +289,8 @@ def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, no
             except psycopg.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT ids")
 
-                def known(i: UUID) -> bool:
-                    cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (i,))
+                def known(i: bytes) -> bool:
+                    cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (UUID(bytes=i),))
                     return cur.fetchone() is not None
 
                 raise duplicate_line(chunk, known) from None

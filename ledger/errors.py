@@ -19,6 +19,9 @@ class RuleRefused(LedgerError):
         self.message = message
         super().__init__(f"{rule_id}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (type(self), (self.rule_id, self.message))
+
 
 class BadInput(LedgerError):
     """The input itself is wrong (format, checksum, unknown code): nothing is written."""
@@ -30,6 +33,10 @@ class BadInput(LedgerError):
         self.line = line
         where = f"line {line}: " if line is not None else ""
         super().__init__(f"{where}{field} {value!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # Crosses process boundaries intact (parallel import workers).
+        return (BadInput, (self.field, self.value, self.reason, self.line))
 
 
 class ParameterMissing(RuleRefused):

@@ -240,3 +240,20 @@ def test_an_event_file_may_give_recorded_times_with_a_zone(sqlite_clerk: Clerk, 
         f.write(json.dumps(line) + "\n")
     sqlite_clerk("import", path)
     assert json.loads(sqlite_clerk("history", A, "--json").output)[0]["recorded_at"] == "2020-01-01T09:00:00"
+
+
+def test_a_bad_line_deep_in_a_large_file_is_named(sqlite_clerk: Clerk, tmp_path: object) -> None:  # fmt: skip
+    from bench.population import generate
+
+    lines = list(generate(200, 3, seed=4))
+    lines[1234] = (
+        b'{"type": "PremiumPaid", "insz": "'
+        + lines[1234][lines[1234].index(b'"insz":"') + 8 :][:11]
+        + b'"}\n'
+    )
+    path = os.path.join(str(tmp_path), "bad.jsonl")
+    with open(path, "wb") as f:
+        f.writelines(lines)
+    result = sqlite_clerk("import", path, expect=2)
+    assert "line 1235" in result.output
+    assert sqlite_clerk("verify").output.startswith("verified 0 events")
