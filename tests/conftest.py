@@ -63,6 +63,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A clean PostgreSQL store, for tests that are about PostgreSQL itself."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against")
+    _reset_postgres(url)
+    yield url
+    _reset_postgres(url)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Any) -> str:
     return str(tmp_path / "zorgkas.sqlite")
 

@@ -87,10 +87,9 @@ def test_verify_names_the_member_and_event_of_an_edited_payment(sqlite_clerk: Cl
     assert A in result.output and "event 3 (PremiumPaid" in result.output
 
 
-def test_verify_detects_tampering_on_postgres_too(clerk: Clerk) -> None:
+def test_verify_detects_tampering_on_postgres_too(postgres_url: str) -> None:
+    clerk = Clerk(postgres_url)
     _populate(clerk)
-    if not clerk.store.startswith("postgresql://"):
-        pytest.skip("the SQLite case is its own test")
     import psycopg
 
     with psycopg.connect(clerk.store, autocommit=True) as conn:
