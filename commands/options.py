@@ -7,6 +7,7 @@ names the option and the value.
 from __future__ import annotations
 
 import functools
+import getpass
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -206,7 +207,11 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _default_clerk() -> str:
-    return os.environ.get("USER") or "unknown"
+    """Without --clerk or ZORGKAS_CLERK, the operating-system account that runs the command."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def as_of_options(fn: Callable[..., Any]) -> Callable[..., Any]:
