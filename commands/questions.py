@@ -20,7 +20,7 @@ from projections.status import Status
 def _status(session: Session, insz: str, as_of: date | None, known_on: datetime | None) -> Status:
     member = session.ledger.load(insz)
     history = History.view(insz, member.events, as_of or session.today, known_on)
-    history.registration  # noqa: B018 - an unknown person is refused (exit 1)
+    history.check_registered()
     return Status.of(history)
 
 
@@ -98,7 +98,7 @@ def history(
     known = [e for e in member.events if known_on is None or e.recorded_at <= known_on]
     shown = [e for e in known if e.on <= day or isinstance(e, ev.Registered)]
     if not member.is_registered:
-        History.view(insz, [], day).registration  # noqa: B018 - refused: unknown person
+        History.view(insz, [], day).check_registered()
     if as_json:
         _dump([{**event_line(e), "version": e.originator_version} for e in shown])
         return

@@ -103,6 +103,10 @@ class History:
             )
         return regs[-1]
 
+    def check_registered(self) -> None:
+        """Refuse (R-OBL-1) a question or command about a person the ledger does not know."""
+        self.registration  # noqa: B018 - the property raises RuleRefused
+
     @property
     def is_registered(self) -> bool:
         return any(isinstance(e, ev.Registered) for e in self.events)

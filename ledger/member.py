@@ -89,7 +89,7 @@ class Member:
 
     def _registered_history(self, as_of: date) -> History:
         h = self.history(as_of)
-        h.registration  # noqa: B018 - raises RuleRefused when the person is unknown
+        h.check_registered()
         return h
 
     # -- the person ------------------------------------------------------------------

@@ -101,5 +101,5 @@ def _iso(d: date | None) -> str | None:
 
 def status_json(insz: str, events: list[ev.Event], as_of: date, known_on: datetime | None) -> dict[str, Any]:
     history = History.view(insz, events, as_of, known_on)
-    history.registration  # noqa: B018 - an unknown person is refused (exit 1)
+    history.check_registered()
     return Status.of(history).to_json()
