@@ -129,18 +129,16 @@ class Member:
 
     def move(self, stamp: Stamp, *, region: str, situation: str, on: date) -> list[ev.Event]:
         stamp.check_not_future("--on", on)
-        h = self._registered_history(on)
-        current = h.residence_on(on)
-        if (current.region, current.situation) == (region, situation):
-            raise RuleRefused("R-OBL-1", f"{self.insz} already lives in {region} ({situation}) on {on}")
+        # A move within the same region is a fact too (a new address): continuity of
+        # residence is unbroken (R-ELIG-1), so it is recorded, not refused.
+        self._registered_history(on)
         return self._one(stamp, ev.Moved, on, region=region, situation=situation)
 
     def set_allowance(self, stamp: Stamp, *, entitled: bool, on: date) -> list[ev.Event]:
         stamp.check_not_future("--on", on)
-        h = self._registered_history(on)
-        if h.entitled_on(on) == entitled:
-            state = "entitled to" if entitled else "not entitled to"
-            raise RuleRefused("R-PREM-1", f"{self.insz} is already {state} the increased allowance on {on}")
+        # A confirmation of the current status is recorded as well (what the health fund
+        # reported, and when): it changes no figure, and a script may repeat it safely.
+        self._registered_history(on)
         return self._one(stamp, ev.AllowanceChanged, on, entitled=entitled)
 
     def die(self, stamp: Stamp, *, on: date) -> list[ev.Event]:

@@ -234,3 +234,13 @@ def test_R_AFF_1_joining_is_at_the_fund_of_the_invitation(clerk: Clerk) -> None:
     assert invitation["fund"] == "OZ" and invitation["amount_cents"] == 6200
     clerk("pay", A, "--amount", "62", "--on", "2024-02-01", "--ogm", invitation["ogm"])
     assert clerk.status(A, "--as-of", "2024-02-02")["fund"] == "OZ"
+
+
+def test_R_ELIG_1_a_move_within_flanders_keeps_residence_continuous(clerk: Clerk) -> None:
+    c = make_insz(date(1970, 3, 3), 13)
+    clerk.register(c, "1970-03-03", "flanders", "CM", "2019-03-01")
+    clerk("affiliate", c, "--fund", "CM", "--on", "2019-03-01")
+    clerk("move", c, "--region", "flanders", "--on", "2022-05-01")  # a new address
+    clerk("allowance", c, "--not-entitled", "--on", "2022-06-01")  # a confirmation: accepted
+    s = clerk.status(c, "--as-of", "2024-06-01")
+    assert (s["eligible"], s["eligible_from"]) == (True, "2024-03-01")
