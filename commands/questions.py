@@ -11,17 +11,15 @@ import click
 
 from commands.options import INSZ, Session, as_of_options, json_option, store_options
 from ledger import events as ev
+from ledger.eventfile import to_line
 from ledger.history import History
 from ledger.money import euro
 from projections.explain import render, trace_json
-from projections.status import Status
+from projections.status import Status, status_of
 
 
 def _status(session: Session, insz: str, as_of: date | None, known_on: datetime | None) -> Status:
-    member = session.ledger.load(insz)
-    history = History.view(insz, member.events, as_of or session.today, known_on)
-    history.check_registered()
-    return Status.of(history)
+    return status_of(insz, session.ledger.load(insz).events, as_of or session.today, known_on)
 
 
 def _dump(data: Any) -> None:
@@ -70,15 +68,6 @@ def status(session: Session, insz: str, as_of: date | None, known_on: datetime |
         click.echo(f"  switching to {data['pending_switch']['to']} on {data['pending_switch']['effective']}")
 
 
-def event_line(e: ev.Event) -> dict[str, Any]:
-    """One event as a line of an event file (CONTRACT.md "Moving data")."""
-    raw = json.loads(ev.encode(e))
-    for key in ("originator_id", "originator_version", "chain"):
-        raw.pop(key, None)
-    head = {k: raw.pop(k) for k in ("type", "insz", "on", "recorded_at", "clerk")}
-    return {**head, **raw}
-
-
 @click.command()
 @click.argument("insz", type=INSZ)
 @as_of_options
@@ -100,14 +89,14 @@ def history(
     if not member.is_registered:
         History.view(insz, [], day).check_registered()
     if as_json:
-        _dump([{**event_line(e), "version": e.originator_version} for e in shown])
+        _dump([{**to_line(e), "version": e.originator_version} for e in shown])
         return
     retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
     reversed_on = {e.payment_id: e.on for e in known if isinstance(e, ev.PaymentReversed) and e.on <= day}
     for e in shown:
         fields = {
             k: v
-            for k, v in event_line(e).items()
+            for k, v in to_line(e).items()
             if k not in ("type", "insz", "on", "recorded_at", "clerk", "id")
         }
         mark = "  [retracted]" if e.id in retracted else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 
 def jan1(year: int) -> date:
@@ -28,7 +28,3 @@ def day_in(year: int, spec: dict[str, int]) -> date:
 
 def end_of_day(d: date) -> datetime:
     return datetime.combine(d, datetime.max.time()).replace(microsecond=0)
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)

@@ -45,7 +45,3 @@ class ParameterMissing(RuleRefused):
 
 class ConcurrentChange(LedgerError):
     """Another clerk wrote the same member at the same time; retried by the store."""
-
-
-class TamperDetected(LedgerError):
-    """The hash chain of a member's events is broken."""

@@ -11,7 +11,7 @@ effective date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -144,15 +144,8 @@ class History:
         return deaths[0].on if deaths else None
 
     # -- lookups by reference --------------------------------------------------------
-    def find(self, event_id: object) -> ev.Event | None:
-        return next((e for e in self.events if e.id == event_id), None)
-
     def by_year(self, kind: type[E], year: int) -> E | None:
         for e in self.of(kind):
             if getattr(e, "year", None) == year:
                 return e
         return None
-
-
-def sort_by_time(events: Sequence[ev.Event]) -> list[ev.Event]:
-    return sorted(events, key=lambda e: (e.on, e.recorded_at))

@@ -71,7 +71,3 @@ def make_ogm(insz: str, year: int) -> str:
     h = int(hashlib.sha256(insz.encode()).hexdigest(), 16) % 10**8
     base = f"{year % 100:02d}{h:08d}"
     return base + ogm_vcs.calc_check_digits(base)
-
-
-def format_ogm(ogm: str) -> str:
-    return ogm_vcs.format(ogm)

@@ -82,10 +82,6 @@ def letter_threshold(letter_year: int) -> tuple[int, str]:
     return period["unpaid_premiums"], period["source"]
 
 
-def letter_deadline(year: int) -> date:
-    return day_in(year, raw()["letter_deadline"])
-
-
 def fine_amount(fine_day: date, reduced: bool) -> tuple[int, str]:
     """R-FINE-1: €250, or €100 for increased allowance on 1 January of the year before."""
     period = _period("fine", fine_day)

@@ -99,7 +99,12 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def status_json(insz: str, events: list[ev.Event], as_of: date, known_on: datetime | None) -> dict[str, Any]:
+def status_of(insz: str, events: list[ev.Event], as_of: date, known_on: datetime | None) -> Status:
+    """The status of a registered person (an unknown one is refused, R-OBL-1)."""
     history = History.view(insz, events, as_of, known_on)
     history.check_registered()
-    return Status.of(history).to_json()
+    return Status.of(history)
+
+
+def status_json(insz: str, events: list[ev.Event], as_of: date, known_on: datetime | None) -> dict[str, Any]:
+    return status_of(insz, events, as_of, known_on).to_json()
