@@ -185,15 +185,7 @@ class Ledger:
 
     def append(self, member: Member, new_events: Sequence[ev.Event]) -> list[ev.Event]:
         """Append one member's new events atomically, chained to its last event."""
-        if not new_events:
-            return []
-        previous = member.events[-1].chain if member.events else ""
-        chained = with_chain(previous, new_events)
-        try:
-            self.app.save(*chained)
-        except IntegrityError:
-            raise ConcurrentChange(f"{member.insz} changed meanwhile") from None
-        return chained
+        return self.append_many([(member, new_events)])
 
     def change(
         self, insz: str, decide: Callable[[Member], list[ev.Event]], attempts: int = 60
@@ -215,7 +207,8 @@ class Ledger:
         return []
 
     def append_many(self, batch: Sequence[tuple[Member, Sequence[ev.Event]]]) -> list[ev.Event]:
-        """Append the new events of many members in one transaction (yearly runs, import)."""
+        """Append the new events of one or many members (a yearly run's batch) in one
+        transaction, each chained to its member's last event."""
         stored: list[ev.Event] = []
         for member, new in batch:
             if new:
@@ -223,9 +216,11 @@ class Ledger:
                 stored.extend(with_chain(previous, new))
         if stored:
             try:
-                self.recorder.insert_events([self.app.mapper.to_stored_event(e) for e in stored])
+                self.app.save(*stored)
             except IntegrityError:
-                raise ConcurrentChange("members changed meanwhile") from None
+                changed = [m.insz for m, new in batch if new]
+                who = changed[0] if len(changed) == 1 else f"{len(changed)} members"
+                raise ConcurrentChange(f"{who} changed meanwhile") from None
         return stored
 
     def import_lines(self, lines: Iterable[str | bytes], today: date, now: datetime) -> tuple[int, int]:
