@@ -19,7 +19,7 @@ import hmac
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -246,9 +246,19 @@ class Target(Protocol):
     def close(self) -> None: ...
 
 
-def _create_sql(table: str, columns: dict[str, str], qualify: str = "") -> str:
-    cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    return f"CREATE TABLE IF NOT EXISTS {qualify}{table} ({cols})"
+def schema_statements(q: Callable[[str], str]) -> tuple[list[str], list[str]]:
+    """(drop and create the tables, create the views), names qualified by ``q``; the
+    same SQL for SQLite and PostgreSQL."""
+    tables = [f"DROP VIEW IF EXISTS {q(view)}" for view in VIEWS]
+    tables += [f"DROP TABLE IF EXISTS {q(table)}" for table in [*TABLES, POSITION]]
+    for table, columns in TABLES.items():
+        cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        tables.append(f"CREATE TABLE {q(table)} ({cols})")
+        if table != "members":
+            tables.append(f"CREATE INDEX IF NOT EXISTS {table}_member ON {q(table)} (member)")
+    tables.append(f"CREATE TABLE {q(POSITION)} (position BIGINT, settings TEXT, updated_at TEXT)")
+    views = [f"CREATE VIEW {q(view)} AS {sql}" for view, sql in VIEWS.items()]
+    return tables, views
 
 
 class SqliteTarget:
@@ -268,17 +278,9 @@ class SqliteTarget:
         return rows[0] if rows else None
 
     def reset(self) -> None:
-        for view in VIEWS:
-            self.conn.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in [*TABLES, POSITION]:
-            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-        for table, columns in TABLES.items():
-            self.conn.execute(_create_sql(table, columns))
-            if table != "members":
-                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_member ON {table} (member)")
-        self.conn.execute(f"CREATE TABLE {POSITION} (position INTEGER, settings TEXT, updated_at TEXT)")
-        for view, sql in VIEWS.items():
-            self.conn.execute(f"CREATE VIEW {view} AS {sql}")
+        tables, views = schema_statements(lambda name: name)
+        for statement in [*tables, *views]:
+            self.conn.execute(statement)
 
     def delete_members(self, keys: list[str]) -> None:
         for table in TABLES:
@@ -329,20 +331,12 @@ class PostgresTarget:
         return {"position": found[0], "settings": found[1]} if found else None
 
     def reset(self) -> None:
-        for view in VIEWS:
-            self.conn.execute(f"DROP VIEW IF EXISTS {self._q(view)}")
-        for table in [*TABLES, POSITION]:
-            self.conn.execute(f"DROP TABLE IF EXISTS {self._q(table)}")
-        for table, columns in TABLES.items():
-            self.conn.execute(_create_sql(table, columns, f"{self.SCHEMA}."))
-            if table != "members":
-                self.conn.execute(f"CREATE INDEX ON {self._q(table)} (member)")
-        self.conn.execute(
-            f"CREATE TABLE {self._q(POSITION)} (position BIGINT, settings TEXT, updated_at TEXT)"
-        )
-        self.conn.execute(f"SET LOCAL search_path TO {self.SCHEMA}")
-        for view, sql in VIEWS.items():
-            self.conn.execute(f"CREATE VIEW {self._q(view)} AS {sql}")
+        tables, views = schema_statements(self._q)
+        for statement in tables:
+            self.conn.execute(statement)
+        self.conn.execute(f"SET LOCAL search_path TO {self.SCHEMA}")  # the views name tables unqualified
+        for statement in views:
+            self.conn.execute(statement)
 
     def delete_members(self, keys: list[str]) -> None:
         for table in TABLES:
