@@ -186,3 +186,25 @@ def test_every_link_in_the_readme_and_docs_points_to_a_file_of_the_repository() 
 def test_every_parameter_source_is_a_public_title_not_an_internal_note() -> None:
     text = (ROOT / "fixtures" / "parameters.json").read_text(encoding="utf-8")
     assert not INTERNAL.findall(text), INTERNAL.findall(text)
+
+
+def test_every_rule_section_gives_its_sources_code_and_tests() -> None:
+    sections = re.split(r"^### (?=R-)", RULES, flags=re.M)[1:]
+    assert len(sections) == len(RULE_IDS)
+    for section in sections:
+        rule = section.split(" ", 1)[0]
+        body = section.split("\n## ", 1)[0]
+        for part in ("- **Sources**:", "- **Code**:", "- **Tests**:"):
+            assert part in body, f"docs/rules.md: {rule} has no {part!r} line"
+
+
+def test_every_event_type_and_its_fields_are_in_the_event_file_table() -> None:
+    from ledger import events as ev
+
+    base = set(ev.Event.__struct_fields__)
+    rows = dict(re.findall(r"^\| `(\w+)` \| (.*?) \|$", CLI.split("| type | own fields |", 1)[1], re.M))
+    for cls in ev.EVENT_TYPES:
+        assert cls.__name__ in rows, f"docs/cli.md: event type {cls.__name__} is not in the table"
+        own = [f for f in cls.__struct_fields__ if f not in base]
+        assert re.findall(r"`(\w+)`", rows[cls.__name__]) == own, f"docs/cli.md: fields of {cls.__name__}"
+    assert set(rows) == {cls.__name__ for cls in ev.EVENT_TYPES}
