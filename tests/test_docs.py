@@ -208,3 +208,56 @@ def test_every_event_type_and_its_fields_are_in_the_event_file_table() -> None:
         own = [f for f in cls.__struct_fields__ if f not in base]
         assert re.findall(r"`(\w+)`", rows[cls.__name__]) == own, f"docs/cli.md: fields of {cls.__name__}"
     assert set(rows) == {cls.__name__ for cls in ev.EVENT_TYPES}
+
+
+# Documented in docs/cli.md, added on other branches at the same time (issues 8, 9, 12):
+# while one is missing here the test below skips naming it; anything else missing fails.
+PENDING = {
+    ("direct-debit", None),
+    ("keygen", None),
+    ("checkpoint", None),
+    ("dossier", None),
+    ("verify", "--checkpoint"),
+    ("verify", "--public-key"),
+    ("history", "--recorded"),
+    ("export", "--force"),
+}
+
+
+def _documented_usage() -> list[tuple[str, str | None]]:
+    """(command, flag) for every usage line of docs/cli.md's code blocks (flag None: the command)."""
+    usage: list[tuple[str, str | None]] = []
+    for block in re.findall(r"```\n(.*?)```", CLI, re.S):
+        command = None
+        for line in block.splitlines():
+            words = line.split("#", 1)[0].split()
+            if words[:1] == ["zorgkas"]:
+                command = " ".join(words[1:3]) if words[1] == "run" else words[1]
+                usage.append((command, None))
+            if command is None:
+                continue
+            usage += [(command, flag) for flag in re.findall(r"(--[a-z][a-z-]*)", " ".join(words))]
+    return usage
+
+
+def test_every_command_and_flag_the_cli_contract_shows_exists() -> None:
+    usage = _documented_usage()
+    assert len(usage) > 60
+    missing: list[tuple[str, str | None]] = []
+    for command_name, flag in usage:
+        group: click.Group = cli
+        *groups, name = command_name.split(" ")
+        for g in groups:
+            group = group.commands[g]  # type: ignore[assignment]
+        command = group.commands.get(name)
+        if command is None:
+            missing.append((command_name, None))
+            continue
+        flags = {o for p in command.params for o in [*p.opts, *p.secondary_opts]}
+        if flag is not None and flag not in flags:
+            missing.append((command_name, flag))
+    unexpected = sorted({m for m in missing if m not in PENDING and (m[0], None) not in PENDING}, key=str)
+    assert not unexpected, f"docs/cli.md shows what zorgkas does not have: {unexpected}"
+    if missing:
+        names = sorted({f"{c} {f}" if f else c for c, f in missing})
+        pytest.skip(f"documented, not on this branch yet: {', '.join(names)}")
