@@ -164,7 +164,7 @@ def test_every_yearly_run_writes_something(steps: list[Step]) -> None:
         assert written and int(written.group(1)) >= 1, f"{step.line} wrote nothing: {step.stdout}"
 
 
-def test_r_let_1_a_letter_is_sent_on_20_august_2025_for_the_premiums_of_2023_and_2024(
+def test_R_LET_1_a_letter_is_sent_on_20_august_2025_for_the_premiums_of_2023_and_2024(
     steps: list[Step],
 ) -> None:
     letters = final_status(steps)["letters"]
@@ -173,13 +173,13 @@ def test_r_let_1_a_letter_is_sent_on_20_august_2025_for_the_premiums_of_2023_and
 
 
 @new_rule
-def test_r_prem_9_the_letter_lists_the_two_claimed_premiums_only(steps: list[Step]) -> None:
+def test_R_PREM_9_the_letter_lists_the_two_claimed_premiums_only(steps: list[Step]) -> None:
     assert final_status(steps)["letters"] == [
         {"year": 2025, "sent_on": "2025-08-20", "premium_years": [2023, 2024]}
     ]
 
 
-def test_r_fine_1_and_r_fine_2_the_250_euro_fine_is_annulled_by_the_upheld_appeal(steps: list[Step]) -> None:
+def test_R_FINE_1_and_R_FINE_2_the_250_euro_fine_is_annulled_by_the_upheld_appeal(steps: list[Step]) -> None:
     assert one(steps, "appeal").exit_code == 0
     status = final_status(steps)
     assert status["fines"] == [{"year": 2025, "amount_cents": 25000, "status": "annulled"}]
@@ -197,7 +197,7 @@ def test_known_on_before_the_appeal_was_recorded_the_fine_is_still_open(steps: l
 
 
 @new_rule
-def test_r_prem_9_arrears_are_the_claims_of_2023_and_2024_and_2025_is_unclaimed(steps: list[Step]) -> None:
+def test_R_PREM_9_arrears_are_the_claims_of_2023_and_2024_and_2025_is_unclaimed(steps: list[Step]) -> None:
     status = final_status(steps)
     assert status["arrears"] == {
         "premiums_cents": 5800 + 6200,
@@ -208,7 +208,7 @@ def test_r_prem_9_arrears_are_the_claims_of_2023_and_2024_and_2025_is_unclaimed(
     assert status["unclaimed_years"] == [2025]
 
 
-def test_r_aff_3_and_r_sw_1_automatic_member_of_vzk_since_2023_switching_to_cm_in_2026(
+def test_R_AFF_3_and_R_SW_1_automatic_member_of_vzk_since_2023_switching_to_cm_in_2026(
     steps: list[Step],
 ) -> None:
     status = final_status(steps)
