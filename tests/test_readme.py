@@ -227,7 +227,7 @@ def test_explain_and_history_answer_with_the_rules_and_the_appeal(steps: list[St
     assert "2025-11-14" in history.stdout  # the appeal's effective date
 
 
-def test_the_dossier_is_one_html_file_with_its_timeline(steps: list[Step], tmp_path: Path) -> None:
+def test_the_dossier_is_one_html_file_with_its_timeline(steps: list[Step]) -> None:
     step = one(steps, "dossier")
     if step.skipped:
         pytest.skip(step.skipped)
