@@ -132,7 +132,8 @@ class PremiumDeducted(Event, frozen=True):
 class PremiumAdjusted(Event, frozen=True):
     """A correction of the claim ``claim_id`` of ``year`` (R-PREM-9): from ``on`` the
     amount owed is ``amount_cents`` (a backdated increased allowance, a corrected schedule
-    value). The claim itself is never changed; answers before and after differ by this."""
+    value). The claim itself is never changed; answers before and after differ by this.
+    Retracting its ``cause_id`` retracts it too."""
 
     year: int
     claim_id: uuid.UUID
@@ -141,6 +142,7 @@ class PremiumAdjusted(Event, frozen=True):
     source: str
     confirmed: bool
     reason: str
+    cause_id: uuid.UUID | None = None  # the fact that made it (a backdated allowance status)
 
 
 class DirectDebitRequested(Event, frozen=True):

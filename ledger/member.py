@@ -158,7 +158,8 @@ class Member:
                 # R-PREM-9: a backdated allowance status corrects the recorded claim.
                 value = parameters.premium(year).value(reduced)
                 reason = f"increased allowance {'granted' if entitled else 'ended'} from {on}"
-                pending.append(self._adjustment(stamp, pending, due, value, reduced, on, reason))
+                adj = self._adjustment(stamp, pending, due, value, reduced, on, reason, cause=change.id)
+                pending.append(adj)
         return pending
 
     def _adjustment(
@@ -170,6 +171,7 @@ class Member:
         reduced: bool,
         on: date,
         reason: str,
+        cause: UUID | None = None,
     ) -> ev.Event:
         return self._new(
             stamp,
@@ -183,6 +185,7 @@ class Member:
             source=value.source,
             confirmed=value.confirmed,
             reason=reason,
+            cause_id=cause,
         )
 
     def adjust_claim(self, stamp: Stamp, *, year: int, on: date, reason: str) -> list[ev.Event]:
