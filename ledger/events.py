@@ -90,6 +90,10 @@ class Affiliated(Event, frozen=True):
     rule: str = "R-AFF-1"
 
 
+# What an invitation written before invitations carried their source says of it.
+V1_SOURCE = "not recorded (invitation sent before invitations carried their source)"
+
+
 class PremiumInvited(Event, frozen=True):
     """The claim of one year's premium: the payment invitation sent on ``on`` (R-PREM-2, R-PREM-9).
 
@@ -107,7 +111,7 @@ class PremiumInvited(Event, frozen=True):
     reduced: bool
     ogm: str
     fund: str
-    source: str = ""
+    source: str = V1_SOURCE
     confirmed: bool = True
     direct_debit: bool = False
 
@@ -305,7 +309,6 @@ def _premium_paid_v1_to_v2(state: dict[str, Any]) -> dict[str, Any]:
 # schedule of that time marked the values of 2019 and 2020 as not confirmed; that flag is
 # frozen here (never read from today's parameters, which may have changed since).
 # tests/test_claims.py loads a store written before version 2.
-V1_SOURCE = "not recorded (invitation sent before invitations carried their source)"
 V1_UNCONFIRMED_YEARS = frozenset({2019, 2020})
 
 

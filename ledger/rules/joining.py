@@ -13,7 +13,7 @@ from datetime import date
 from ledger.dates import dec31
 from ledger.history import History
 from ledger.rules.affiliation import affiliated_since
-from ledger.rules.obligation import ObligationStart, obligation_start
+from ledger.rules.obligation import VOLUNTARY, ObligationStart, first_chance, obligation_start
 from ledger.rules.premium import account
 
 
@@ -62,10 +62,12 @@ def joined_on_time(history: History) -> bool | None:
 
 
 def joined_late_voluntarily(history: History) -> bool:
-    """R-ELIG-2: a person who could join voluntarily and joined only after the window."""
+    """R-ELIG-2: a person whose first chance to join was voluntary (Brussels, insured
+    abroad, opted-in staff) and who joined only after that chance's window, including
+    one who was auto-affiliated after moving to Flanders."""
     day = history.as_of
     since = affiliated_since(history, day)
-    window = window_on(history, day)
-    if since is None or window is None:
+    chance = first_chance(history, day)
+    if since is None or chance is None or chance.status != VOLUNTARY:
         return False
-    return window.start.status == "voluntary" and since.year > window.years[-1]
+    return since.year > window_for(chance).years[-1]
