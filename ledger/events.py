@@ -235,6 +235,7 @@ class Cancelled(Event, frozen=True):
 
     until: date
     unpaid_years: list[int]
+    year: int | None = None  # the cancellation run's year (absent before runs recorded it)
 
 
 class EventRetracted(Event, frozen=True):

@@ -573,9 +573,16 @@ class Member:
 
     def cancel(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
         """R-AFF-4: one cancellation per member and year, whatever ``--on`` says."""
-        if not self.is_registered or any(c.on.year == year for c in self.recorded().of(ev.Cancelled)):
+        if not self.is_registered:
             return []
-        due = cancellation_due(self.history(on), year)
+        done = self.recorded().of(ev.Cancelled)
+        if any((c.year or c.on.year) == year for c in done):
+            return []
+        h = self.history(on)
+        period = aff.period_on(h, on)
+        if period is not None and any(c.on >= period.opened_by.on for c in done):
+            return []  # this membership's cancellation is already recorded (dated later)
+        due = cancellation_due(h, year)
         if due is None:
             return []
-        return self._one(stamp, ev.Cancelled, on, until=due.until, unpaid_years=due.unpaid_years)
+        return self._one(stamp, ev.Cancelled, on, until=due.until, unpaid_years=due.unpaid_years, year=year)

@@ -325,19 +325,32 @@ class Account:
             self.credit_cents -= used
 
     def adjust(self, adj: ev.PremiumAdjusted) -> None:
-        """R-PREM-9: a correction replaces the amount owed; money beyond it becomes credit."""
+        """R-PREM-9: a correction replaces the amount owed; money beyond it becomes credit.
+
+        The money taken back comes off the year's latest allocations first, each with its
+        origin, so every cent still sits in exactly one place. Money that came from a
+        budget deduction is the member's too: it becomes credit as if received.
+        """
         acc = self.years.get(adj.year)
         if acc is None:
             return
         acc.due = acc.due.adjusted(adj)
         excess = acc.paid_cents - acc.due.amount_cents
-        if excess > 0:
-            acc.paid_cents -= excess
-            self._to_credit(excess, adj.on, None)
-        if acc.outstanding_cents == 0:
-            acc.paid_on = acc.paid_on or adj.on
-        else:
-            acc.paid_on = None
+        for alloc in reversed(list(acc.allocations)):
+            if excess <= 0:
+                break
+            take = min(excess, alloc.cents)
+            if take <= 0:
+                continue
+            back = Allocation("premium", adj.year, -take, adj.on, alloc.payment, alloc.rule)
+            acc.allocations.append(back)
+            self.allocations.append(back)
+            acc.paid_cents -= take
+            excess -= take
+            if alloc.payment is None and alloc.rule == "R-PREM-5":
+                self.received_cents += take
+            self._to_credit(take, adj.on, None)
+        acc.paid_on = (acc.paid_on or adj.on) if acc.outstanding_cents == 0 else None
         if acc.outstanding_cents > 0 and self.credit_cents:
             self.credit_cents -= self._put(adj.year, self.credit_cents, adj.on, None, "R-PREM-6")
 
