@@ -61,6 +61,15 @@ def test_R_PREM_9_invitations_for_past_years_use_that_years_schedule(clerk: Cler
     assert clerk.status(A, "--as-of", "2025-02-28")["arrears"]["premiums_cents"] == 0
 
 
+def test_R_LET_1_a_premium_claimed_late_counts_for_a_letter_only_once_claimed(clerk: Clerk) -> None:
+    _member_since(clerk, 2016)
+    invite(clerk, 2024)
+    invite(clerk, 2020, on="2024-08-20")  # taken over late: claimed the day of the letter run
+    assert "0 events written" in clerk("run", "letters", "--year", "2024", "--on", "2024-08-20").output
+    clerk("run", "letters", "--year", "2024", "--on", "2024-08-21")
+    assert clerk.status(A, "--as-of", "2024-09-01")["letters"][0]["premium_years"] == [2020, 2024]
+
+
 def test_R_PREM_9_explain_names_the_claim_behind_every_premium(clerk: Clerk) -> None:
     _member_since(clerk, 2023)
     invite(clerk, 2023)

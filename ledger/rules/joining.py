@@ -3,6 +3,9 @@
 The first and second premium may be paid until the end of the year one turns 27; a
 newcomer has until the end of the year after the move, and one who moves in during
 the second half of a year has three premiums until the end of the second year after.
+
+Decision (R-PREM-9): "joined on time" judges the first premiums the fund claimed; while
+none of them was claimed it stays undecided (null).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ def joined_on_time(history: History) -> bool | None:
         return False
     acc = account(history.at(min(day, window.end)))
     owed = [acc.years[y] for y in window.years if y in acc.years]
+    if not owed:
+        return None  # R-PREM-9: none of the first premiums was claimed: nothing to judge
     if all(y.outstanding_cents == 0 for y in owed):
         return True
     return None if window.is_open_on(day) else False
