@@ -59,6 +59,7 @@ class Stamp:
 class Member:
     insz: str
     events: list[ev.Event] = field(default_factory=list)
+    _recorded: tuple[int, History] | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> UUID:
@@ -95,7 +96,9 @@ class Member:
         """Everything recorded about the member, whatever its effective date (retracted
         facts removed). The yearly runs decide "already done" on this, never on the
         history up to their ``--on``: one claim, letter, fine per member and year."""
-        return self.history(date.max)
+        if self._recorded is None or self._recorded[0] != len(self.events):
+            self._recorded = (len(self.events), self.history(date.max))
+        return self._recorded[1]
 
     def _registered_history(self, as_of: date) -> History:
         h = self.history(as_of)
