@@ -118,7 +118,12 @@ def run() -> None:
 @click.option("--on", type=DATE, default=None, help="Day the invitations are sent (default: today).")
 @store_options
 def invitations(session: Session, year: int, on: date | None) -> None:
-    """Send the payment invitations of YEAR (R-PREM-1..5, R-AFF-1).
+    """Record the premium claims of YEAR: the payment invitations (R-PREM-1..5, R-PREM-9).
+
+    Each claim carries the amount, reduced or not, and the schedule value's source, as
+    the parameters give them now; a year without schedule is refused. A member whose
+    care budget runs on 1 April gets the budget deduction instead, recorded by a run on
+    or after that day (run again then: a second run writes nothing twice).
 
     \b
     Example:
