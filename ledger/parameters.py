@@ -12,7 +12,10 @@ Decisions (R-PREM-1, R-PREM-9):
   The merged result is validated at load; a wrong file is bad input (exit 2) whose
   message names the key.
 - Each premium value (normal, reduced) has its own ``confirmed`` flag and ``source``,
-  the public title of the document or the law it comes from.
+  the public title of the document or the law it comes from: a year gives
+  ``normal_cents``, ``reduced_cents``, one ``confirmed`` and one ``source`` for both,
+  and ``reduced_confirmed``/``reduced_source`` (or ``normal_…``) where one value differs
+  (2019: the reduced amount is not confirmed; 2024: the two amounts have two sources).
 - The schedule is read only when a claim is made (the invitation run, the budget
   deduction, a clerk's adjustment): no question about a recorded claim reads it, so
   changing it never rewrites history, and a year without schedule refuses only the
@@ -102,28 +105,46 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
+PREMIUM_KEYS = frozenset(
+    f"{rate}_{what}" for rate in ("normal", "reduced") for what in ("cents", "confirmed", "source")
+) | {"confirmed", "source"}
+
+
 def validate(data: dict[str, Any], where: str) -> None:
     """Check every value the rules read; the first wrong one is bad input naming its key."""
     check = _Checker(where)
     years = check.mapping(data, "premium.years")
     for year, entry in years.items():
+        key = f"premium.years.{year}"
         if not (year.isdigit() and len(year) == 4):
-            raise BadInput(where, f"premium.years.{year}", "a premium year is written as four digits")
+            raise BadInput(where, key, "a premium year is written as four digits")
+        if not isinstance(entry, dict):
+            raise BadInput(where, key, "must be an object")
+        for name in ("normal_cents", "reduced_cents"):
+            check.cents(entry, name, key)
+        check.boolean(entry, "confirmed", key)
+        check.text(entry, "source", key)
         for rate in ("normal", "reduced"):
-            key = f"premium.years.{year}.{rate}"
-            value = check.mapping(entry, rate, key)
-            check.cents(value, "cents", key)
-            check.boolean(value, "confirmed", key)
-            check.text(value, "source", key)
-            extra = set(value) - {"cents", "confirmed", "source"}
-            if extra:
-                raise BadInput(where, f"{key}.{sorted(extra)[0]}", "unknown key")
-        extra = set(entry) - {"normal", "reduced"}
+            if f"{rate}_confirmed" in entry:
+                check.boolean(entry, f"{rate}_confirmed", key)
+            if f"{rate}_source" in entry:
+                check.text(entry, f"{rate}_source", key)
+        extra = set(entry) - PREMIUM_KEYS
         if extra:
-            raise BadInput(where, f"premium.years.{year}.{sorted(extra)[0]}", "unknown key")
-    for key in ("premium_due", "budget_deduction", "letter_deadline", "auto_affiliation",
-                "fine.pay_by", "fine.received_by", "direct_debit.request_before",
-                "direct_debit.debit_on", "switch_deadline.default"):
+            raise BadInput(
+                where, f"{key}.{sorted(extra)[0]}", f"unknown key (known: {', '.join(sorted(PREMIUM_KEYS))})"
+            )
+    for key in (
+        "premium_due",
+        "budget_deduction",
+        "letter_deadline",
+        "auto_affiliation",
+        "fine.pay_by",
+        "fine.received_by",
+        "direct_debit.request_before",
+        "direct_debit.debit_on",
+        "switch_deadline.default",
+    ):
         check.day(check.mapping(data, key), key)
     for fund, spec in check.mapping(data, "switch_deadline.funds").items():
         check.day(spec, f"switch_deadline.funds.{fund}")
@@ -203,7 +224,16 @@ def premium(year: int) -> Premium:
             f"no premium known for {year} (schedule covers {known}); add the year with its "
             f"source to a parameters file named by {ENV} (merged over the packaged one)",
         )
-    return Premium(year, Value(**entry["normal"]), Value(**entry["reduced"]))
+    return Premium(year, _value(entry, "normal"), _value(entry, "reduced"))
+
+
+def _value(entry: dict[str, Any], rate: str) -> Value:
+    """One value of a year: its own flag and source where given, else the year's."""
+    return Value(
+        cents=entry[f"{rate}_cents"],
+        confirmed=entry.get(f"{rate}_confirmed", entry["confirmed"]),
+        source=entry.get(f"{rate}_source", entry["source"]),
+    )
 
 
 def first_premium_year() -> int:

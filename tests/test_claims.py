@@ -151,11 +151,9 @@ CORRECTED_2020 = {
     "premium": {
         "years": {
             "2020": {
-                "normal": {
-                    "cents": 5100,
-                    "confirmed": True,
-                    "source": "Order of the Flemish Government of 30 November 2018 (BVR), art. 68",
-                }
+                "normal_cents": 5100,
+                "normal_confirmed": True,
+                "normal_source": "Order of the Flemish Government of 30 November 2018 (BVR), art. 68",
             }
         }
     }
@@ -206,10 +204,7 @@ def test_R_PREM_1_a_fund_adds_next_years_schedule_with_its_own_file(
     clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = "Order of the Flemish Government of 30 November 2018 (BVR), art. 68, indexed for 2027"
-    year_2027 = {
-        "normal": {"cents": 10300, "confirmed": False, "source": source},
-        "reduced": {"cents": 3600, "confirmed": False, "source": source},
-    }
+    year_2027 = {"normal_cents": 10300, "reduced_cents": 3600, "confirmed": False, "source": source}
     monkeypatch.setenv(
         parameters.ENV, _overlay(tmp_path, "2027.json", {"premium": {"years": {"2027": year_2027}}})
     )
@@ -222,8 +217,9 @@ def test_R_PREM_1_a_fund_adds_next_years_schedule_with_its_own_file(
 @pytest.mark.parametrize(
     ("overlay", "key"),
     [
-        ({"premium": {"years": {"2027": {"normal": {"cents": "103"}}}}}, "premium.years.2027.normal.cents"),
-        ({"premium": {"years": {"2027": {"normal": {"cents": -1}}}}}, "premium.years.2027.normal.cents"),
+        ({"premium": {"years": {"2027": {"normal_cents": "103"}}}}, "premium.years.2027.normal_cents"),
+        ({"premium": {"years": {"2027": {"normal_cents": -1}}}}, "premium.years.2027.normal_cents"),
+        ({"premium": {"years": {"2026": {"normal_cent": 1}}}}, "premium.years.2026.normal_cent"),
         ({"premiums": {}}, "premiums"),
         ({"premium_due": {"month": 13}}, "premium_due"),
         (
@@ -231,8 +227,8 @@ def test_R_PREM_1_a_fund_adds_next_years_schedule_with_its_own_file(
             "fine.periods[0].reduced_cents",
         ),
         (
-            {"premium": {"years": {"2020": {"reduced": {"cents": 2600, "confirmed": "no", "source": "x"}}}}},
-            "premium.years.2020.reduced.confirmed",
+            {"premium": {"years": {"2020": {"reduced_confirmed": "no"}}}},
+            "premium.years.2020.reduced_confirmed",
         ),
     ],
 )
@@ -272,7 +268,7 @@ PUBLIC_TITLES = (
 
 def _sources(node: Any) -> list[str]:
     if isinstance(node, dict):
-        found = [node["source"]] if isinstance(node.get("source"), str) else []
+        found = [v for k, v in node.items() if k.endswith("source") and isinstance(v, str)]
         return found + [s for v in node.values() for s in _sources(v)]
     if isinstance(node, list):
         return [s for v in node for s in _sources(v)]

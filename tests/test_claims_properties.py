@@ -35,8 +35,13 @@ def _changed_schedule() -> str:
     for year in range(parameters.first_premium_year(), 2027):
         p = parameters.premium(year)
         years[str(year)] = {
-            rate: {"cents": v.cents + 137, "confirmed": not v.confirmed, "source": f"{v.source} (corrected)"}
+            f"{rate}_{key}": value
             for rate, v in (("normal", p.normal), ("reduced", p.reduced))
+            for key, value in (
+                ("cents", v.cents + 137),
+                ("confirmed", not v.confirmed),
+                ("source", f"{v.source} (corrected)"),
+            )
         }
     fd, path = tempfile.mkstemp(prefix="zorgkas-schedule-", suffix=".json")
     with os.fdopen(fd, "w") as f:
