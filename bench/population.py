@@ -3,6 +3,11 @@
 The mix is realistic for a care fund: most pay on time, some late, a few not at all
 (letters and fines follow), Brussels voluntary members, newcomers, fund switches,
 exemptions, increased allowance and care budgets. Same seed, same file.
+
+Premiums are owed only once claimed (R-PREM-9), so the population carries the claims
+the yearly runs would have recorded: an invitation each January (amount, reduced,
+the schedule value's source and confirmed flag), or, for a member whose care budget
+runs on 1 April, the budget deduction dated that day (R-PREM-5).
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
     if born.year < 1955 and rng.random() < 0.1:
         budget_from = date(rng.randrange(start, first + years), rng.randrange(1, 13), 1)
     exempt_year = rng.randrange(start, first + years) if rng.random() < 0.01 else None
+    schedule = {y: parameters.premium(y) for y in range(start, first + years)}
     for year in range(start, first + years):
         if exempt_year == year:
             yield e(
@@ -83,9 +89,23 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
             )
             continue
         reduced = entitled and year > first + 1
-        amount = parameters.premium(year).amount(reduced)
-        if budget_from and budget_from <= date(year, 4, 1):
-            continue  # R-PREM-5: no invitation, deducted from the budget
+        value = schedule[year].value(reduced)
+        amount = value.cents
+        april = date(year, 4, 1)
+        if budget_from and budget_from <= april:
+            # R-PREM-5: no invitation; the deduction is the claim and its payment.
+            yield e(
+                ev.PremiumDeducted,
+                april,
+                year=year,
+                amount_cents=amount,
+                reduced=reduced,
+                fund=fund,
+                monthly_cents=68300,
+                source=value.source,
+                confirmed=value.confirmed,
+            )
+            continue
         yield e(
             ev.PremiumInvited,
             date(year, 1, 10),
@@ -94,6 +114,8 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
             reduced=reduced,
             ogm="",
             fund=fund,
+            source=value.source,
+            confirmed=value.confirmed,
         )
         p = rng.random()
         if payer < 0.9 or (payer < 0.96 and p < 0.8) or p < 0.3:

@@ -113,6 +113,9 @@ def move(session: Session, insz: str, region: str, situation: str, on: date) -> 
 def allowance(session: Session, insz: str, entitled: bool, on: date) -> None:
     """Record the increased allowance status (R-PREM-1, R-FINE-1).
 
+    A backdated status that changes a recorded premium claim records its adjustment too
+    (R-PREM-9).
+
     \b
     Example:
       zorgkas allowance 98010112345 --entitled --on 2023-01-01
@@ -330,6 +333,57 @@ def retract(session: Session, insz: str, event_id: object, reason: str) -> None:
     )
 
 
+@click.command("direct-debit")
+@click.argument("insz", type=INSZ)
+@click.option("--requested-on", type=DATE, required=True, help="Day the fund received the mandate.")
+@click.option("--stop", is_flag=True, help="End the mandate instead (same 15 January rule).")
+@store_options
+def direct_debit(session: Session, insz: str, requested_on: date, stop: bool) -> None:
+    """Record a direct-debit mandate, or its end (R-PREM-8).
+
+    Requested before 15 January: that year's premium is debited (around 1 March);
+    later: from the next year; never in the year of joining, never for overdue premiums.
+
+    \b
+    Example:
+      zorgkas direct-debit 98010112345 --requested-on 2025-01-10
+    """
+    written = _write(
+        session, insz, lambda m: m.direct_debit(session.stamp(), requested_on=requested_on, stop=stop)
+    )
+    for e in written:
+        if isinstance(e, ev.DirectDebitRequested):
+            what = "no longer debited" if e.stop else "debited"
+            click.echo(f"premiums from {e.first_year} are {what}")
+    _report(written)
+
+
+@click.command("adjust-claim")
+@click.argument("insz", type=INSZ)
+@click.option("--year", type=YEAR, required=True, help="The premium year whose claim is corrected.")
+@click.option("--on", type=DATE, required=True, help="Effective date of the correction.")
+@click.option("--reason", default="schedule value corrected", show_default=True)
+@store_options
+def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) -> None:
+    """Correct a recorded premium claim to the current schedule and allowance (R-PREM-9).
+
+    The claim stays as recorded; a new event sets the amount owed from --on. Use it after
+    a schedule value was corrected in the parameters. (A backdated `allowance` adjusts
+    the claims it changes by itself.)
+
+    \b
+    Example:
+      zorgkas adjust-claim 98010112345 --year 2020 --on 2025-03-01
+    """
+    written = _write(
+        session, insz, lambda m: m.adjust_claim(session.stamp(), year=year, on=on, reason=reason)
+    )
+    for e in written:
+        if isinstance(e, ev.PremiumAdjusted):
+            click.echo(f"claim of {e.year} adjusted to {euro(e.amount_cents)} from {e.on.isoformat()}")
+    _report(written)
+
+
 COMMANDS = [
     register,
     move,
@@ -343,4 +397,6 @@ COMMANDS = [
     death,
     reverse_payment,
     retract,
+    direct_debit,
+    adjust_claim,
 ]

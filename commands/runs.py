@@ -2,9 +2,11 @@
 
 Each run streams every member once, lets the member aggregate decide (the rules are
 the same as for one member), and writes in batches of many members per transaction.
-A run is idempotent: the rules see what an earlier run wrote (one invitation, letter,
-fine per member and year), so a second run, or a run resumed after a crash, writes
-nothing twice. A batch that meets a clerk's concurrent change is redone member by
+A run is idempotent: "already done" is decided on everything recorded about the
+member, whatever its effective date (one claim, letter, fine, auto-affiliation and
+cancellation per member and year), so a second run, with any ``--on``, or a run resumed
+after a crash, writes nothing twice. Decision (R-LET-1): a letter run dated after
+1 September of its year is refused. A batch that meets a clerk's concurrent change is redone member by
 member on the fresh history.
 """
 
@@ -116,7 +118,12 @@ def run() -> None:
 @click.option("--on", type=DATE, default=None, help="Day the invitations are sent (default: today).")
 @store_options
 def invitations(session: Session, year: int, on: date | None) -> None:
-    """Send the payment invitations of YEAR (R-PREM-1..5, R-AFF-1).
+    """Record the premium claims of YEAR: the payment invitations (R-PREM-1..5, R-PREM-9).
+
+    Each claim carries the amount, reduced or not, and the schedule value's source, as
+    the parameters give them now; a year without schedule is refused. A member whose
+    care budget runs on 1 April gets the budget deduction instead, recorded by a run on
+    or after that day (run again then: a second run writes nothing twice).
 
     \b
     Example:
@@ -143,6 +150,13 @@ def letters(session: Session, year: int, on: date | None) -> None:
     """
     day = _run_day(session, on)
     _check_year(year, day, date(year, 1, 1), "R-LET-1", "letters")
+    deadline = parameters.letter_deadline(year)
+    if day > deadline:
+        raise RuleRefused(
+            "R-LET-1",
+            f"the registered letters of {year} are sent by {deadline}: a run dated {day} is too late; "
+            f"the unpaid premiums count for the letters of {year + 1}",
+        )
     _run_and_report(
         session, "letters", year, day, lambda m, s: m.send_letter(s, year=year, on=day), "R-LET-1"
     )

@@ -2,7 +2,8 @@
 
 ``History.view(events, as_of, known_on)`` keeps the events the ledger had recorded
 by ``known_on`` whose effective date is on or before ``as_of``, with retracted facts
-removed. Every rule reads a ``History``; nothing else filters events.
+removed (and the claim adjustments a retracted fact caused, R-PREM-9). Every rule
+reads a ``History``; nothing else filters events.
 
 Decision: the registration describes the person (birth date, first residence) and
 applies at every ``as_of``, whatever day it was recorded on; a move counts from its
@@ -68,6 +69,7 @@ class History:
             e
             for e in known
             if e.id not in retracted
+            and not (isinstance(e, ev.PremiumAdjusted) and e.cause_id in retracted)
             and not isinstance(e, ev.EventRetracted)
             and (e.on <= as_of or isinstance(e, ev.Registered))
         )

@@ -22,6 +22,7 @@ from ledger.history import History
 from ledger.identity import home_fund, make_ogm, member_id
 from ledger.rules import affiliation as aff
 from ledger.rules.cancellation import cancellation_due
+from ledger.rules.direct_debit import debit_applies, mandate_first_year
 from ledger.rules.eligibility import eligibility
 from ledger.rules.exemption import exempt_year
 from ledger.rules.fines import check_appeal, fine_due
@@ -29,12 +30,15 @@ from ledger.rules.joining import window_on
 from ledger.rules.letters import letter_due
 from ledger.rules.obligation import (
     COMPULSORY,
+    EXCLUDED,
     MAY_JOIN,
+    by_residence,
     is_adult_in,
     obligation_on,
     obligation_start,
     turns_26_year,
 )
+from ledger.rules.premium import ClaimState, account, claims, covering_period, current_claims
 from ledger.rules.switching import check_switch, switch_effective
 
 
@@ -55,6 +59,7 @@ class Stamp:
 class Member:
     insz: str
     events: list[ev.Event] = field(default_factory=list)
+    _recorded: tuple[int, History] | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> UUID:
@@ -86,6 +91,14 @@ class Member:
 
     def _one(self, stamp: Stamp, cls: type[ev.Event], on: date, **fields: Any) -> list[ev.Event]:
         return [self._new(stamp, (), cls, on, **fields)]
+
+    def recorded(self) -> History:
+        """Everything recorded about the member, whatever its effective date (retracted
+        facts removed). The yearly runs decide "already done" on this, never on the
+        history up to their ``--on``: one claim, letter, fine per member and year."""
+        if self._recorded is None or self._recorded[0] != len(self.events):
+            self._recorded = (len(self.events), self.history(date.max))
+        return self._recorded[1]
 
     def _registered_history(self, as_of: date) -> History:
         h = self.history(as_of)
@@ -139,7 +152,72 @@ class Member:
         # A confirmation of the current status is recorded as well (what the health fund
         # reported, and when): it changes no figure, and a script may repeat it safely.
         self._registered_history(on)
-        return self._one(stamp, ev.AllowanceChanged, on, entitled=entitled)
+        change = self._new(stamp, (), ev.AllowanceChanged, on, entitled=entitled)
+        pending: list[ev.Event] = [change]
+        after = History.view(self.insz, [*self.events, change], date.max)
+        for year, due in sorted(current_claims(self.recorded()).items()):
+            reduced = after.entitled_on(jan1(year - 1))
+            if reduced != due.reduced:
+                # R-PREM-9: a backdated allowance status corrects the recorded claim.
+                value = parameters.premium(year).value(reduced)
+                reason = f"increased allowance {'granted' if entitled else 'ended'} from {on}"
+                adj = self._adjustment(stamp, pending, due, value, reduced, on, reason, cause=change.id)
+                pending.append(adj)
+        return pending
+
+    def _adjustment(
+        self,
+        stamp: Stamp,
+        pending: Sequence[ev.Event],
+        due: ClaimState,
+        value: parameters.Value,
+        reduced: bool,
+        on: date,
+        reason: str,
+        cause: UUID | None = None,
+    ) -> ev.Event:
+        return self._new(
+            stamp,
+            pending,
+            ev.PremiumAdjusted,
+            on,
+            year=due.year,
+            claim_id=due.claim.id,
+            amount_cents=value.cents,
+            reduced=reduced,
+            source=value.source,
+            confirmed=value.confirmed,
+            reason=reason,
+            cause_id=cause,
+        )
+
+    def adjust_claim(self, stamp: Stamp, *, year: int, on: date, reason: str) -> list[ev.Event]:
+        """R-PREM-9: bring the claim of ``year`` to the schedule and allowance known now.
+
+        The clerk's command after a corrected schedule value (or allowance status): a new
+        event adjusting the claim, never a silent recomputation. Refused when nothing changes.
+        """
+        stamp.check_not_future("--on", on)
+        self._registered_history(on)
+        due = current_claims(self.recorded()).get(year)
+        if due is None:
+            raise RuleRefused("R-PREM-9", f"{self.insz} has no claim for {year}: nothing to adjust")
+        if on < due.claim.on:
+            raise BadInput("--on", on.isoformat(), f"lies before the claim of {year} ({due.claim.on})")
+        reduced = self.recorded().entitled_on(jan1(year - 1))
+        value = parameters.premium(year).value(reduced)
+        if (value.cents, reduced, value.source, value.confirmed) == (
+            due.amount_cents,
+            due.reduced,
+            due.source,
+            due.confirmed,
+        ):
+            raise RuleRefused(
+                "R-PREM-9",
+                f"the claim of {year} already carries {value.cents / 100:.2f} EUR "
+                f"({'reduced' if reduced else 'normal'}, {value.source}): nothing to adjust",
+            )
+        return [self._adjustment(stamp, (), due, value, reduced, on, reason)]
 
     def die(self, stamp: Stamp, *, on: date) -> list[ev.Event]:
         stamp.check_not_future("--on", on)
@@ -170,6 +248,12 @@ class Member:
                     f"{turns_26_year(h)}: affiliate without --early",
                 )
             res = h.residence_on(on)
+            if by_residence(res.region, res.situation).status == EXCLUDED:
+                raise RuleRefused(
+                    "R-OBL-5",
+                    f"{self.insz} is staff (or a dependant of staff) of an international institution "
+                    "with its own social security: may not join, not even early",
+                )
             if res.region not in ("flanders", "brussels") and res.situation not in (
                 "works-in-flanders",
                 "works-in-brussels",
@@ -259,16 +343,40 @@ class Member:
         )
         obligation = obligation_on(h, on)
         if aff.period_on(h, on) is None and obligation.status in MAY_JOIN and fine_year is None:
-            invitation = next((i for i in h.of(ev.PremiumInvited) if ogm and i.ogm == ogm), None)
-            fund = invitation.fund if invitation else home_fund(h.registration.health_fund)
-            kind = obligation.status
-            since = self._affiliation_start(h, on)
-            pending.append(
-                self._new(
-                    stamp, pending, ev.Affiliated, on, fund=fund, kind=kind, since=since, rule="R-AFF-1"
+            invitation = self._first_premium(h, ogm)
+            # R-AFF-1: only a first premium paid in full makes a member; a partial payment
+            # is kept (as credit) and makes none. Earlier money not yet used counts too.
+            if invitation is not None and account(h).credit_cents + amount_cents >= invitation.amount_cents:
+                kind = obligation.status
+                since = self._affiliation_start(h, on)
+                pending.append(
+                    self._new(
+                        stamp,
+                        pending,
+                        ev.Affiliated,
+                        on,
+                        fund=invitation.fund,
+                        kind=kind,
+                        since=since,
+                        rule="R-AFF-1",
+                    )
                 )
-            )
         return pending
+
+    def _first_premium(self, h: History, ogm: str | None) -> ev.PremiumInvited | None:
+        """R-AFF-1: the invitation a non-member pays: the one its message names, else the
+        oldest one still open (an offer until paid). Without an invitation the money is
+        kept as credit: the fund invites first (R-PREM-9)."""
+        invitations = h.of(ev.PremiumInvited)
+        named = next((i for i in invitations if ogm and i.ogm == ogm), None)
+        return named or (invitations[0] if invitations else None)
+
+    def direct_debit(self, stamp: Stamp, *, requested_on: date, stop: bool) -> list[ev.Event]:
+        """R-PREM-8: record a direct-debit mandate, or its end."""
+        stamp.check_not_future("--requested-on", requested_on)
+        h = self._registered_history(requested_on)
+        first_year = mandate_first_year(h, requested_on, stop)
+        return self._one(stamp, ev.DirectDebitRequested, requested_on, first_year=first_year, stop=stop)
 
     def _check_direct_debit(self, h: History, on: date) -> None:
         since = aff.affiliated_since(h, on)
@@ -348,22 +456,28 @@ class Member:
 
     # -- the yearly runs (each returns nothing when the member has nothing to do) ------
     def invite(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
-        """R-PREM-1..5, R-AFF-1: one invitation per member and year."""
-        if not self.is_registered:
+        """R-PREM-1..5, R-PREM-9, R-AFF-1: one claim per member and year.
+
+        The claim is the invitation, or, for a member whose monthly care budget runs on
+        the April deduction day, the deduction itself (R-PREM-5), dated that day and
+        recorded by a run on or after it (an earlier run leaves it to a later one).
+        Decided on everything recorded: a second run, whatever its ``--on``, writes nothing.
+        """
+        if not self.is_registered or year in claims(self.recorded()):
             return []
         h = self.history(on)
-        if h.by_year(ev.PremiumInvited, year) is not None:
-            return []
-        if not is_adult_in(h, year) or exempt_year(h, year) or h.died_on():
-            return []  # R-PREM-3, R-PREM-4
+        died = h.died_on()
+        if not is_adult_in(h, year) or exempt_year(h, year) or (died is not None and died <= on):
+            return []  # R-PREM-3, R-PREM-4: nothing is claimed after the death
+        period = covering_period(h, year)
         if self._receives_budget(h, year):
-            return []  # R-PREM-5: deducted from the April budget payment instead
-        period = aff.period_on(h, on)
+            day = parameters.budget_deduction_day(year)
+            if on < day or period is None:
+                return []  # R-PREM-5: no invitation; the deduction is recorded from its day
+            return self._deduction(stamp, h, year, day)
         if period is not None:
-            if not period.covers_year(year):
-                return []
             # The fund on 1 January of the premium year: a switch effective then counts.
-            fund = aff.fund_on(h, max(on, jan1(year))) or period.fund
+            fund = aff.fund_on(h, max(jan1(year), period.start)) or period.fund
         else:
             # Not yet a member: invited in the window of their first premiums (R-AFF-1/2).
             window = window_on(h, on)
@@ -371,16 +485,37 @@ class Member:
                 return []
             fund = home_fund(h.registration.health_fund)
         reduced = h.entitled_on(jan1(year - 1))
-        amount = parameters.premium(year).amount(reduced)
+        value = parameters.premium(year).value(reduced)
         return self._one(
             stamp,
             ev.PremiumInvited,
             on,
             year=year,
-            amount_cents=amount,
+            amount_cents=value.cents,
             reduced=reduced,
             ogm=make_ogm(self.insz, year),
             fund=fund,
+            source=value.source,
+            confirmed=value.confirmed,
+            direct_debit=debit_applies(h, year, on),
+        )
+
+    def _deduction(self, stamp: Stamp, h: History, year: int, day: date) -> list[ev.Event]:
+        reduced = h.entitled_on(jan1(year - 1))
+        value = parameters.premium(year).value(reduced)
+        running = (b for b in h.of(ev.BudgetGranted) if b.on <= day and (b.until is None or b.until >= day))
+        budget = next(running)
+        return self._one(
+            stamp,
+            ev.PremiumDeducted,
+            day,
+            year=year,
+            amount_cents=value.cents,
+            reduced=reduced,
+            fund=aff.fund_on(h, day) or home_fund(h.registration.health_fund),
+            monthly_cents=budget.monthly_cents,
+            source=value.source,
+            confirmed=value.confirmed,
         )
 
     def _receives_budget(self, h: History, year: int) -> bool:
@@ -388,8 +523,8 @@ class Member:
         return any(b.on <= day and (b.until is None or b.until >= day) for b in h.of(ev.BudgetGranted))
 
     def send_letter(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
-        """R-LET-1."""
-        if not self.is_registered:
+        """R-LET-1: one letter per member and year, whatever ``--on`` says."""
+        if not self.is_registered or self.recorded().by_year(ev.RegisteredLetterSent, year):
             return []
         due = letter_due(self.history(on), year)
         if due is None:
@@ -404,8 +539,8 @@ class Member:
         )
 
     def impose_fine(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
-        """R-FINE-1."""
-        if not self.is_registered:
+        """R-FINE-1: one fine per member and year, whatever ``--on`` says."""
+        if not self.is_registered or self.recorded().by_year(ev.FineImposed, year):
             return []
         due = fine_due(self.history(on), year)
         if due is None:
@@ -424,7 +559,11 @@ class Member:
         if not self.is_registered:
             return []
         h = self.history(on)
-        if aff.period_on(h, on) is not None:
+        # A membership recorded with a later date may still cover ``on`` (a first premium
+        # paid after 1 July counts from 1 January): decided on everything recorded.
+        if aff.period_on(h, on) is not None or aff.period_on(self.recorded(), on) is not None:
+            return []
+        if any(a.rule == "R-AFF-3" and a.on.year == year for a in self.recorded().of(ev.Affiliated)):
             return []
         if obligation_on(h, on).status != COMPULSORY:
             return []
@@ -436,10 +575,17 @@ class Member:
         return self._one(stamp, ev.Affiliated, on, fund=fund, kind="automatic", since=since, rule="R-AFF-3")
 
     def cancel(self, stamp: Stamp, *, year: int, on: date) -> list[ev.Event]:
-        """R-AFF-4."""
+        """R-AFF-4: one cancellation per member and year, whatever ``--on`` says."""
         if not self.is_registered:
             return []
-        due = cancellation_due(self.history(on), year)
+        done = self.recorded().of(ev.Cancelled)
+        if any((c.year or c.on.year) == year for c in done):
+            return []
+        h = self.history(on)
+        period = aff.period_on(h, on)
+        if period is not None and any(c.on >= period.opened_by.on for c in done):
+            return []  # this membership's cancellation is already recorded (dated later)
+        due = cancellation_due(h, year)
         if due is None:
             return []
-        return self._one(stamp, ev.Cancelled, on, until=due.until, unpaid_years=due.unpaid_years)
+        return self._one(stamp, ev.Cancelled, on, until=due.until, unpaid_years=due.unpaid_years, year=year)

@@ -101,9 +101,12 @@ def trace(status: Status) -> list[Step]:
             )
         )
     for year, ya in sorted(acc.years.items()):
-        sched = ya.due.schedule
+        due = ya.due
         rate = "reduced (increased allowance on 1 January of the year before)" if ya.due.reduced else "normal"
-        note = "" if sched.confirmed else " — amount NOT CONFIRMED"
+        note = "" if due.confirmed else " — amount NOT CONFIRMED"
+        claimed = f"claimed by {due.claim.type} on {due.claim.on} (R-PREM-9)"
+        if due.adjustments:
+            claimed += "; adjusted by " + ", ".join(f"{a.type} on {a.on}" for a in due.adjustments)
         paid = "; ".join(f"{euro(a.cents)} on {a.on} ({_origin(a)}, {a.rule})" for a in ya.allocations)
         paid = paid or "nothing paid"
         steps.append(
@@ -111,10 +114,11 @@ def trace(status: Status) -> list[Step]:
                 f"premium {year}",
                 {"due_cents": ya.due.amount_cents, "paid_cents": ya.paid_cents, "status": ya.status},
                 "R-PREM-1",
-                f"{rate} premium {euro(ya.due.amount_cents)}{note}, "
+                f"{rate} premium {euro(ya.due.amount_cents)}{note}, {claimed}, "
                 f"due {parameters.premium_due(year)} (R-PREM-2); "
                 f"paid: {paid}; {ya.status}",
-                source=sched.source,
+                _ref(due.claim) + [r for a in due.adjustments for r in _ref(a)],
+                source=due.source or None,
             )
         )
     if acc.credit_cents:

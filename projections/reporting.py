@@ -193,7 +193,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool) -> dic
                 "status": ya.status,
                 "reduced": int(ya.due.reduced),
                 "paid_on": ya.paid_on.isoformat() if ya.paid_on else None,
-                "amount_confirmed": int(ya.due.schedule.confirmed),
+                "amount_confirmed": int(ya.due.confirmed),
             }
         )
     for letter in history.of(ev.RegisteredLetterSent):

@@ -2,7 +2,9 @@
 
 This is the read model behind ``zorgkas status``: current affiliation (fund, kind,
 pending switch), five-year continuity (``affiliated_since``, ``joined_on_time``,
-eligibility) and arrears (premiums per year, fines, credit). It is a pure function
+eligibility) and arrears (premiums per year, fines, credit).
+Only claimed premiums are arrears (R-PREM-9); ``unclaimed_years`` lists the years of
+membership the fund never claimed, and ``direct_debit`` the latest mandate (R-PREM-8). It is a pure function
 of the member's events, so a fresh replay of the same events gives the same answer.
 """
 
@@ -15,10 +17,11 @@ from typing import Any
 from ledger import events as ev
 from ledger.history import History
 from ledger.rules import affiliation as aff
+from ledger.rules.direct_debit import mandate
 from ledger.rules.eligibility import Eligibility, eligibility
 from ledger.rules.joining import joined_on_time
 from ledger.rules.obligation import Obligation, obligation_on
-from ledger.rules.premium import Account, account
+from ledger.rules.premium import Account, account, unclaimed_years
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,21 @@ class Status:
                     "status": a.status,
                     "reduced": a.due.reduced,
                     "paid_on": _iso(a.paid_on),
-                    "confirmed": a.due.schedule.confirmed,
+                    "confirmed": a.due.confirmed,
+                    "claimed_on": a.due.claim.on.isoformat(),
+                    "claim": a.due.claim.type,
+                    "adjusted": bool(a.due.adjustments),
                 }
                 for y, a in sorted(acc.years.items())
             ],
+            "unclaimed_years": unclaimed_years(h),
+            "direct_debit": _mandate_json(h),
         }
+
+
+def _mandate_json(h: History) -> dict[str, Any] | None:
+    found = mandate(h)
+    return found.to_json() if found else None
 
 
 def _iso(d: date | None) -> str | None:

@@ -141,3 +141,11 @@ def clerk(store_url: str) -> Clerk:
 @pytest.fixture
 def sqlite_clerk(sqlite_url: str) -> Clerk:
     return Clerk(sqlite_url)
+
+
+def invite(clerk: Clerk, *years: int, on: str | None = None) -> None:
+    """The yearly invitation run for each year (R-PREM-9: only a claimed premium is owed),
+    on 15 January of that year unless ``on`` is given."""
+    for year in years:
+        day = on or f"{year}-01-15"
+        clerk("run", "invitations", "--year", str(year), "--on", day, today=max(day, clerk.today))

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.conftest import Clerk, make_insz
+from tests.conftest import Clerk, invite, make_insz
 
 A = make_insz(date(1990, 2, 2), 21)
 B = make_insz(date(1990, 2, 2), 22)
 
 
-def _member_since_2020(clerk: Clerk, insz: str = A, fund: str = "CM") -> None:
+def _member_since_2020(clerk: Clerk, insz: str = A, fund: str = "CM", through: int = 2026) -> None:
     health_fund = "CM" if fund == "VZK" else fund
     clerk.register(
         insz, "1990-02-02", "flanders", health_fund, "2019-12-01", "--resident-since", "1990-02-02"
     )
     clerk("affiliate", insz, "--fund", fund, "--on", "2020-01-02")
+    invite(clerk, *range(2020, through + 1))  # R-PREM-9: the yearly runs claim each premium
 
 
 def _pay_through(clerk: Clerk, last_year: int, insz: str = A) -> None:
@@ -42,6 +43,7 @@ def test_R_LET_1_second_unpaid_premium_triggers_letter(clerk: Clerk) -> None:
 def test_R_LET_1_until_2018_three_unpaid_premiums_were_needed(clerk: Clerk) -> None:
     clerk.register(A, "1980-02-02", "flanders", "CM", "2014-12-01", "--resident-since", "1980-02-02")
     clerk("affiliate", A, "--fund", "CM", "--on", "2015-01-05")
+    invite(clerk, 2015, 2016, 2017, 2018)
     clerk("pay", A, "--amount", "50", "--on", "2015-02-01")
     clerk("run", "letters", "--year", "2017", "--on", "2017-08-20")
     assert clerk.status(A, "--as-of", "2017-09-01")["letters"] == []  # 2016, 2017: two of three
@@ -52,7 +54,9 @@ def test_R_LET_1_until_2018_three_unpaid_premiums_were_needed(clerk: Clerk) -> N
 def test_R_AFF_2_first_premiums_do_not_count_for_a_letter_before_the_window_closes(clerk: Clerk) -> None:
     young = make_insz(date(1998, 1, 1), 23)
     clerk.register(young, "1998-01-01", "flanders", "CM", "2024-01-02")
+    invite(clerk, 2024)
     clerk("run", "auto-affiliation", "--year", "2024", today="2024-07-01")
+    invite(clerk, 2025, 2026)
     clerk("run", "letters", "--year", "2025", "--on", "2025-08-20")
     assert clerk.status(young, "--as-of", "2025-09-01")["letters"] == []
     clerk("run", "letters", "--year", "2026", "--on", "2026-08-20")
@@ -169,7 +173,9 @@ def test_R_ELIG_1_before_ruling_2023_112_ten_years_were_needed(clerk: Clerk) -> 
 def test_R_ELIG_2_brussels_resident_joining_late_waits_five_years(clerk: Clerk) -> None:
     c = make_insz(date(1980, 3, 3), 29)
     clerk.register(c, "1980-03-03", "brussels", "NZV", "2010-01-01", "--resident-since", "1980-03-03")
-    clerk("pay", c, "--amount", "62", "--on", "2024-03-01")
+    # Years after the window of the first premiums (2006-2007) bring no invitation: a late
+    # voluntary joiner is affiliated by the clerk (R-AFF-1), from 1 January of that year.
+    clerk("affiliate", c, "--fund", "NZV", "--voluntary", "--on", "2024-03-01")
     s = clerk.status(c, "--as-of", "2024-06-01")
     assert (s["affiliated"], s["kind"], s["affiliated_since"], s["joined_on_time"]) == (
         True,
@@ -211,7 +217,7 @@ def test_R_FINE_1_a_fine_run_before_the_money_arrived_by_15_october_is_annulled(
 
 
 def test_R_SW_1_the_next_years_invitation_comes_from_the_new_fund(clerk: Clerk) -> None:
-    _member_since_2020(clerk, fund="CM")
+    _member_since_2020(clerk, fund="CM", through=2024)
     clerk("switch", A, "--to", "VZK", "--requested-on", "2024-11-20")
     clerk("run", "invitations", "--year", "2025", "--on", "2024-12-15")
     import json
@@ -219,4 +225,4 @@ def test_R_SW_1_the_next_years_invitation_comes_from_the_new_fund(clerk: Clerk) 
     invitation = [
         e for e in json.loads(clerk("history", A, "--json").output) if e["type"] == "PremiumInvited"
     ]
-    assert [(i["year"], i["fund"]) for i in invitation] == [(2025, "VZK")]
+    assert [(i["year"], i["fund"]) for i in invitation][-2:] == [(2024, "CM"), (2025, "VZK")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from tests.conftest import Clerk, make_insz
+from tests.conftest import Clerk, invite, make_insz
 
 A = make_insz(date(1998, 1, 1), 1)  # turns 26 in 2024
 B = make_insz(date(1990, 5, 5), 2)
@@ -153,6 +153,7 @@ def test_R_AFF_1_paying_the_first_premium_affiliates_from_1_january(clerk: Clerk
 
 def test_R_AFF_2_first_two_premiums_paid_by_end_of_27_means_joined_on_time(clerk: Clerk) -> None:
     clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
+    invite(clerk, 2024, 2025)
     clerk("pay", A, "--amount", "62", "--on", "2024-11-30")
     clerk("pay", A, "--amount", "64", "--on", "2025-12-31")
     assert clerk.status(A, "--as-of", "2026-01-05")["joined_on_time"] is True
@@ -160,6 +161,7 @@ def test_R_AFF_2_first_two_premiums_paid_by_end_of_27_means_joined_on_time(clerk
 
 def test_R_AFF_2_second_premium_late_means_not_on_time(clerk: Clerk) -> None:
     clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
+    invite(clerk, 2024, 2025)
     clerk("pay", A, "--amount", "62", "--on", "2024-11-30")
     assert clerk.status(A, "--as-of", "2025-06-01")["joined_on_time"] is None
     clerk("pay", A, "--amount", "64", "--on", "2026-01-02")
@@ -168,6 +170,8 @@ def test_R_AFF_2_second_premium_late_means_not_on_time(clerk: Clerk) -> None:
 
 def test_R_AFF_3_auto_affiliation_with_the_vlaamse_zorgkas_backdated(clerk: Clerk) -> None:
     clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
+    invite(clerk, 2024)  # an offer until an affiliation covers 2024 (R-PREM-9)
+    assert clerk.status(A, "--as-of", "2024-06-30")["arrears"]["premiums_cents"] == 0
     refused = clerk("run", "auto-affiliation", "--year", "2024", today="2024-06-30", expect=1)
     assert "R-AFF-3" in refused.output
     out = clerk("run", "auto-affiliation", "--year", "2024", today="2024-07-01").output
@@ -182,6 +186,8 @@ def test_R_AFF_3_auto_affiliation_with_the_vlaamse_zorgkas_backdated(clerk: Cler
 def test_R_AFF_4_voluntary_member_who_fails_twice_is_cancelled_backdated(clerk: Clerk) -> None:
     clerk.register(B, "1990-05-05", "brussels", "NZV", "2019-01-01", "--resident-since", "1990-05-05")
     clerk("affiliate", B, "--fund", "NZV", "--voluntary", "--on", "2020-02-01")
+    invite(clerk, 2020, on="2020-02-15")
+    invite(clerk, 2021, 2022, 2023, 2024)
     for year, amount in ((2020, "53"), (2021, "54"), (2022, "54")):
         clerk("pay", B, "--amount", amount, "--on", f"{year}-03-01")
     out = clerk("run", "cancellations", "--year", "2024", "--on", "2024-12-31").output
@@ -195,7 +201,8 @@ def test_R_AFF_4_voluntary_member_who_fails_twice_is_cancelled_backdated(clerk: 
 
 def test_R_AFF_4_rejoining_after_cancellation_waits_five_years(clerk: Clerk) -> None:
     test_R_AFF_4_voluntary_member_who_fails_twice_is_cancelled_backdated(clerk)
-    clerk("pay", B, "--amount", "100", "--on", "2026-02-01")
+    # Outside the window of the first premiums nobody is invited: the clerk affiliates.
+    clerk("affiliate", B, "--fund", "NZV", "--voluntary", "--on", "2026-02-01")
     s = clerk.status(B, "--as-of", "2026-03-01")
     assert (s["affiliated"], s["affiliated_since"]) == (True, "2026-01-01")
     assert (s["eligible"], s["eligible_from"]) == (False, "2031-01-01")
@@ -216,6 +223,8 @@ def test_R_AFF_2_newcomer_in_the_second_half_of_a_year_has_three_premiums(clerk:
     clerk("register", c, "--born", "1980-06-06", "--region", "abroad", "--health-fund", "NONE",
           "--resident-since", "1980-06-06", "--on", "2020-01-01")  # fmt: skip
     clerk("move", c, "--region", "flanders", "--on", "2023-09-01")
+    invite(clerk, 2023, on="2023-09-15")
+    invite(clerk, 2024, 2025)
     clerk("pay", c, "--amount", "58", "--on", "2023-10-01")
     s = clerk.status(c, "--as-of", "2025-06-01")
     assert (s["fund"], s["affiliated_since"], s["joined_on_time"]) == ("VZK", "2023-01-01", None)

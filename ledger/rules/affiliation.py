@@ -7,7 +7,12 @@ A fund switch changes the fund inside a period; it never breaks it (R-SW-2).
 
 Decisions: a clerk's direct affiliation counts from 1 January of its year too
 (membership runs per calendar year); a move out of Flanders/Brussels ends the
-membership on 31 December of the year of the move.
+membership on 31 December of the year of the move. R-AFF-1: only a first premium paid
+in full makes a member: a payment by a person who is not a member affiliates them only
+when it (with money of theirs already kept as credit) covers the invitation it names,
+or else their oldest invitation; without any invitation the money is kept as credit
+and makes no member (``Member.pay``). Voluntary persons past the window of their first
+premiums are not invited: a clerk affiliates them (``affiliate --voluntary``).
 """
 
 from __future__ import annotations

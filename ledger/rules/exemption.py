@@ -1,8 +1,11 @@
 """Years without premium and moments without fine (R-PREM-3, R-PREM-4, R-FINE-1).
 
-Decision: an exemption (debt settlement, bankruptcy, insolvency, death) that covers
-any day of a year frees that whole year's premium: DOMAIN.md says "no premium for
-years in which the member is in" it.
+Decisions: an exemption (debt settlement, bankruptcy, insolvency) that covers any day
+of a year frees that whole year's premium: the rule says "no premium for years in
+which the member is in" it; a claim for such a year is not owed, even when the
+exemption was recorded after the claim. Death (R-PREM-4): a premium claimed on or before
+the day of death stays owed (the estate pays it); nothing is claimed, lettered or fined
+after it, and a claim dated after the death is void (``premium.claim_void``).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The first and second premium may be paid until the end of the year one turns 27; a
 newcomer has until the end of the year after the move, and one who moves in during
 the second half of a year has three premiums until the end of the second year after.
+
+Decision (R-PREM-9): "joined on time" judges the first premiums the fund claimed; while
+none of them was claimed it stays undecided (null).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import date
 from ledger.dates import dec31
 from ledger.history import History
 from ledger.rules.affiliation import affiliated_since
-from ledger.rules.obligation import ObligationStart, obligation_start
+from ledger.rules.obligation import VOLUNTARY, ObligationStart, first_chance, obligation_start
 from ledger.rules.premium import account
 
 
@@ -56,16 +59,20 @@ def joined_on_time(history: History) -> bool | None:
         return False
     acc = account(history.at(min(day, window.end)))
     owed = [acc.years[y] for y in window.years if y in acc.years]
+    if not owed:
+        return None  # R-PREM-9: none of the first premiums was claimed: nothing to judge
     if all(y.outstanding_cents == 0 for y in owed):
         return True
     return None if window.is_open_on(day) else False
 
 
 def joined_late_voluntarily(history: History) -> bool:
-    """R-ELIG-2: a person who could join voluntarily and joined only after the window."""
+    """R-ELIG-2: a person whose first chance to join was voluntary (Brussels, insured
+    abroad, opted-in staff) and who joined only after that chance's window, including
+    one who was auto-affiliated after moving to Flanders."""
     day = history.as_of
     since = affiliated_since(history, day)
-    window = window_on(history, day)
-    if since is None or window is None:
+    chance = first_chance(history, day)
+    if since is None or chance is None or chance.status != VOLUNTARY:
         return False
-    return window.start.status == "voluntary" and since.year > window.years[-1]
+    return since.year > window_for(chance).years[-1]

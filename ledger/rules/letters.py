@@ -2,8 +2,11 @@
 
 A compulsory member with two (until 2018: three) premiums unpaid or incomplete, not
 necessarily consecutive, gets one registered letter listing them.
-Decisions: a premium counts once its due date (30 April) has passed; premiums already
-claimed with a standing fine are not listed again; one letter per member per year.
+Decisions: only claimed premiums count (R-PREM-9); a premium counts once its due date
+has passed: 30 April of its year, or the day it became owed when it was claimed (or
+its membership began) later; premiums already claimed with a standing fine are not
+listed again; one letter per member per year, decided on everything recorded; a letter
+run dated after 1 September of its year is refused (``commands/runs.py``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def overdue_years(history: History, acc: Account, up_to_year: int, day: date) ->
         y
         for y in acc.unpaid_years()
         if y <= up_to_year
-        and parameters.premium_due(y) < day
+        and max(parameters.premium_due(y), acc.years[y].due.owed_from) < day
         and y not in fined
         and not still_in_window(history, y, day)
     ]

@@ -1,19 +1,36 @@
-"""The yearly premium: what is owed for which year, and how every cent paid is allocated.
+"""The yearly premium: what the fund claimed for which year, and how every cent paid is allocated.
 
-- R-PREM-1: one premium a year from the schedule in fixtures; reduced for increased
-  allowance on 1 January of the previous year.
-- R-PREM-3/4: none before the year one turns 26, none in exempt years.
-- R-PREM-5: a monthly budget pays the premium in April (and earlier unpaid ones,
-  except those already claimed with a fine).
+- R-PREM-9 (a premium is owed once the fund has claimed it): a claim is a recorded
+  event, the invitation of the yearly run (``PremiumInvited``) or the budget deduction
+  (``PremiumDeducted``). It carries the year, the amount, whether it is reduced, the
+  schedule value's source and confirmed flag, as they were when it was issued. Nothing
+  here reads the parameters' schedule: a later change of the parameters never changes a
+  recorded claim. A correction is a ``PremiumAdjusted`` event: from its effective date
+  (at the earliest when the claim is owed) the amount owed is the adjusted one.
+- A claim is owed from its effective date, once a membership period covers its year:
+  an invitation to a person not yet affiliated is an offer until an affiliation covers
+  its year (paying it, R-AFF-1; auto-affiliation, R-AFF-3), and it stays an offer for
+  a voluntary person who never joins. Years of membership without a claim are listed
+  by ``unclaimed_years``, never counted as arrears.
+- R-PREM-3/4: no premium before the year one turns 26, none in years of debt
+  settlement, bankruptcy or insolvency (a claim for such a year is not owed).
+  Decision (R-PREM-4): a premium claimed on or before the day of death stays owed (the
+  estate pays it); a claim dated after the death is void.
+- R-PREM-5: the budget deduction claims and pays its year's premium on its April day;
+  what is left of that budget payment pays earlier unpaid premiums too, except those
+  already claimed with a fine.
 - R-PREM-6: no instalments: a partial payment leaves the year *incomplete*; money
-  beyond what is owed is credit, shown, never lost.
+  beyond what is owed is credit, shown, never lost. An adjustment that lowers a premium
+  already paid turns the difference into credit.
 - R-PREM-7: money goes to the year its structured message names, then to the oldest
   unpaid premium, years that can still lead to a fine before those already fined.
 - R-PREM-8: a direct debit pays only the premium of its own year.
 
-Decision: premiums come first (they stay owed on top of a fine, R-FINE-1); money left
-after every premium pays open fines, oldest first, and only then becomes credit. A clerk
-can tie a payment to one fine (``pay --fine-year``); an annulled fine gives its money back
+Decisions: when one year was claimed twice (stores written before runs were idempotent
+on every recorded event), the earliest claim counts and the later one is ignored.
+Premiums come first (they stay owed on top of a fine, R-FINE-1); money left after
+every premium pays open fines, oldest first, and only then becomes credit. A clerk can
+tie a payment to one fine (``pay --fine-year``); an annulled fine gives its money back
 as credit.
 
 The allocation is a replay in effective-date order, so "paid by date D" is simply the
@@ -22,41 +39,142 @@ account of the history narrowed to D (``account(history.at(D))``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ledger import events as ev
 from ledger import parameters
-from ledger.dates import jan1
 from ledger.history import History
-from ledger.rules.affiliation import periods
-from ledger.rules.exemption import exempt_year
+from ledger.rules.affiliation import Period, periods
+from ledger.rules.exemption import exempt_year, exemptions
 from ledger.rules.obligation import is_adult_in
+
+Claim = ev.PremiumInvited | ev.PremiumDeducted
 
 
 @dataclass(frozen=True)
 class PremiumDue:
+    """One claimed premium: as the claim recorded it, after the adjustments in effect."""
+
     year: int
     amount_cents: int
     reduced: bool
     owed_from: date
-    schedule: parameters.Premium
+    claim: ev.Event
+    adjustments: tuple[ev.Event, ...]
+    source: str
+    confirmed: bool
+
+    def adjusted(self, adj: ev.PremiumAdjusted) -> PremiumDue:
+        return replace(
+            self,
+            amount_cents=adj.amount_cents,
+            reduced=adj.reduced,
+            source=adj.source,
+            confirmed=adj.confirmed,
+            adjustments=(*self.adjustments, adj),
+        )
+
+
+def claims(history: History) -> dict[int, Claim]:
+    """The claim of each year (the earliest, if a year was claimed twice), by year."""
+
+    def compute() -> dict[int, Claim]:
+        found: dict[int, Claim] = {}
+        both = [*history.of(ev.PremiumInvited), *history.of(ev.PremiumDeducted)]
+        for claim in sorted(both, key=lambda c: c.on):
+            found.setdefault(claim.year, claim)
+        return dict(sorted(found.items()))
+
+    return history.memo("claims", compute)
+
+
+def claim_void(history: History, claim: Claim) -> bool:
+    """R-PREM-3, R-PREM-4: a claim for a year without premium, or made after the death."""
+    if not is_adult_in(history, claim.year):
+        return True
+    for x in exemptions(history):
+        if x.reason == "death":
+            if x.start < claim.on:
+                return True
+        elif x.overlaps_year(claim.year):
+            return True
+    return False
+
+
+def covering_period(history: History, year: int) -> Period | None:
+    return next((p for p in periods(history) if p.covers_year(year)), None)
 
 
 def dues(history: History) -> list[PremiumDue]:
-    """Premiums owed up to ``history.as_of``, one per year of membership (R-PREM-1..4)."""
-    owed: dict[int, PremiumDue] = {}
+    """Premiums owed by ``history.as_of``: claims whose year a membership covers (R-PREM-9)."""
+    owed: list[PremiumDue] = []
+    for year, claim in claims(history).items():
+        period = covering_period(history, year)
+        if period is None or claim_void(history, claim):
+            continue
+        owed_from = max(claim.on, period.opened_by.on)
+        owed.append(
+            PremiumDue(
+                year=year,
+                amount_cents=claim.amount_cents,
+                reduced=claim.reduced,
+                owed_from=owed_from,
+                claim=claim,
+                adjustments=(),
+                source=claim.source,
+                confirmed=claim.confirmed,
+            )
+        )
+    return owed
+
+
+def adjustments(history: History, due: PremiumDue) -> list[ev.PremiumAdjusted]:
+    return [a for a in history.of(ev.PremiumAdjusted) if a.claim_id == due.claim.id]
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    """A claim as recorded, with every adjustment recorded for it (for writing corrections)."""
+
+    year: int
+    claim: ev.Event
+    amount_cents: int
+    reduced: bool
+    source: str
+    confirmed: bool
+
+
+def current_claims(history: History) -> dict[int, ClaimState]:
+    """Each year's standing claim and its latest adjustment, whatever their dates."""
+    found: dict[int, ClaimState] = {}
+    for year, claim in claims(history).items():
+        if claim_void(history, claim):
+            continue
+        state = ClaimState(year, claim, claim.amount_cents, claim.reduced, claim.source, claim.confirmed)
+        for adj in history.of(ev.PremiumAdjusted):
+            if adj.claim_id == claim.id:
+                state = ClaimState(year, claim, adj.amount_cents, adj.reduced, adj.source, adj.confirmed)
+        found[year] = state
+    return found
+
+
+def unclaimed_years(history: History) -> list[int]:
+    """R-PREM-9: years of membership up to ``as_of`` for which the fund recorded no claim.
+
+    Years before 26 (R-PREM-3), years with an exemption or the death (R-PREM-4), and
+    years before the ledger's first premium year are not premium years at all.
+    """
+    claimed = set(claims(history))
     floor = parameters.first_premium_year()
+    found: set[int] = set()
     for period in periods(history):
         last = history.as_of.year if period.end is None else min(period.end.year, history.as_of.year)
         for year in range(max(period.start.year, floor), last + 1):
-            if year in owed or not is_adult_in(history, year) or exempt_year(history, year):
+            if year in claimed or not is_adult_in(history, year) or exempt_year(history, year):
                 continue
-            reduced = history.entitled_on(jan1(year - 1))
-            schedule = parameters.premium(year)
-            owed_from = max(jan1(year), period.opened_by.on)
-            owed[year] = PremiumDue(year, schedule.amount(reduced), reduced, owed_from, schedule)
-    return [owed[y] for y in sorted(owed)]
+            found.add(year)
+    return sorted(found)
 
 
 @dataclass
@@ -206,6 +324,36 @@ class Account:
             used = self._put(due.year, self.credit_cents, due.owed_from, None, "R-PREM-6")
             self.credit_cents -= used
 
+    def adjust(self, adj: ev.PremiumAdjusted) -> None:
+        """R-PREM-9: a correction replaces the amount owed; money beyond it becomes credit.
+
+        The money taken back comes off the year's latest allocations first, each with its
+        origin, so every cent still sits in exactly one place. Money that came from a
+        budget deduction is the member's too: it becomes credit as if received.
+        """
+        acc = self.years.get(adj.year)
+        if acc is None:
+            return
+        acc.due = acc.due.adjusted(adj)
+        excess = acc.paid_cents - acc.due.amount_cents
+        for alloc in reversed(list(acc.allocations)):
+            if excess <= 0:
+                break
+            take = min(excess, alloc.cents)
+            if take <= 0:
+                continue
+            back = Allocation("premium", adj.year, -take, adj.on, alloc.payment, alloc.rule)
+            acc.allocations.append(back)
+            self.allocations.append(back)
+            acc.paid_cents -= take
+            excess -= take
+            if alloc.payment is None and alloc.rule == "R-PREM-5":
+                self.received_cents += take
+            self._to_credit(take, adj.on, None)
+        acc.paid_on = (acc.paid_on or adj.on) if acc.outstanding_cents == 0 else None
+        if acc.outstanding_cents > 0 and self.credit_cents:
+            self.credit_cents -= self._put(adj.year, self.credit_cents, adj.on, None, "R-PREM-6")
+
     def deduct_from_budget(self, year: int, on: date, monthly_cents: int) -> None:
         """R-PREM-5: the April budget payment pays this year's and earlier unpaid premiums."""
         left = monthly_cents
@@ -250,51 +398,39 @@ def payments(history: History) -> list[ev.PremiumPaid]:
     return [p for p in history.of(ev.PremiumPaid) if p.id not in reversed_ids]
 
 
-def budget_deductions(history: History) -> list[tuple[date, int, int]]:
-    """(day, year, monthly cents) of each April in which a monthly budget runs (R-PREM-5)."""
-    found: dict[int, tuple[date, int, int]] = {}
-    for budget in history.of(ev.BudgetGranted):
-        first = budget.on.year
-        last = history.as_of.year if budget.until is None else budget.until.year
-        for year in range(first, last + 1):
-            day = parameters.budget_deduction_day(year)
-            running = budget.on <= day and (budget.until is None or day <= budget.until)
-            if running and day <= history.as_of and year not in found:
-                found[year] = (day, year, budget.monthly_cents)
-    return [found[y] for y in sorted(found)]
-
-
 def account(history: History) -> Account:
-    """Replay every cent owed and paid up to ``history.as_of`` (R-PREM-1..8, R-FINE-*)."""
+    """Replay every cent claimed and paid up to ``history.as_of`` (R-PREM-1..9, R-FINE-*)."""
     acc = Account(as_of=history.as_of)
-    # Same-day order: what is owed first, then fines, then money, then appeals.
+    # Same-day order: what is owed first, its corrections, then fines, money, appeals.
     timeline: list[tuple[date, int, int, object]] = []
     for n, due in enumerate(dues(history)):
         timeline.append((due.owed_from, 0, n, due))
+        for m, adj in enumerate(adjustments(history, due)):
+            timeline.append((max(adj.on, due.owed_from), 1, m, adj))
     for n, fine in enumerate(history.of(ev.FineImposed)):
-        timeline.append((fine.on, 1, n, fine))
+        timeline.append((fine.on, 2, n, fine))
     for n, pay in enumerate(payments(history)):
-        timeline.append((pay.on, 2, n, pay))
-    for n, ded in enumerate(budget_deductions(history)):
-        timeline.append((ded[0], 3, n, ded))
+        timeline.append((pay.on, 3, n, pay))
+    for n, ded in enumerate(history.of(ev.PremiumDeducted)):
+        timeline.append((ded.on, 4, n, ded))
     for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
-        timeline.append((appeal.on, 4, n, appeal))
+        timeline.append((appeal.on, 5, n, appeal))
     timeline.sort(key=lambda t: (t[0], t[1], t[2]))
-    for _day, _order, _n, item in timeline:
+    for day, _order, _n, item in timeline:
         if isinstance(item, PremiumDue):
             acc.owe(item)
+        elif isinstance(item, ev.PremiumAdjusted):
+            acc.adjust(item)
         elif isinstance(item, ev.FineImposed):
             acc.impose(item)
         elif isinstance(item, ev.PremiumPaid):
             acc.receive(item, _target_year(history, item))
-        elif isinstance(item, ev.FineAppealDecided):
-            if item.upheld:
-                acc.annul(item.fine_year, "R-FINE-2")
-        else:
-            day, year, monthly = item  # type: ignore[misc]
-            acc.deduct_from_budget(year, day, monthly)
-        if isinstance(item, (ev.PremiumPaid, tuple)):
-            _annul_fines_paid_in_time(acc, _day)
+        elif isinstance(item, ev.PremiumDeducted):
+            acc.deduct_from_budget(item.year, item.on, item.monthly_cents)
+        elif isinstance(item, ev.FineAppealDecided) and item.upheld:
+            acc.annul(item.fine_year, "R-FINE-2")
+        if isinstance(item, (ev.PremiumPaid, ev.PremiumDeducted)):
+            _annul_fines_paid_in_time(acc, day)
     return acc
 
 
