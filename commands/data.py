@@ -94,10 +94,8 @@ def verify(session: Session, checkpoint_file: str | None, public_key: str | None
     ledger = session.ledger
     problems = list(ledger.verify(seal.load_key(create=False)))
     if signed is not None:
-        found = checkpoint.head(ledger.rows("position", upto=signed.position), signed.position)
-        changed = checkpoint.compare(signed, found)
-        if changed:
-            problems.insert(0, Problem(changed))
+        found = checkpoint.check(ledger.rows("position"), signed, ledger.recorded_at)
+        problems[:0] = [Problem(text) for text in found]
     tampered = [p for p in problems if p.tampered]
     for p in problems:
         click.echo(f"tampered: {p.text}" if p.tampered else f"note: {p.text}", err=True)
@@ -113,7 +111,7 @@ def verify(session: Session, checkpoint_file: str | None, public_key: str | None
     click.echo(f"verified {ledger.count_events()} events: every hash chain intact")
     if signed is not None:
         click.echo(
-            f"checkpoint {checkpoint_file}: the {signed.events} events of {signed.members} members "
+            f"checkpoint {checkpoint_file}: the {signed.head.events} events of {signed.head.members} members "
             "recorded before it are unchanged"
         )
 

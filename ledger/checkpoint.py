@@ -10,7 +10,10 @@ topic and exact stored bytes. ``verify --checkpoint FILE --public-key PUB`` reco
 head over the same positions: any event recorded before the checkpoint that was changed
 (even with its link recomputed with the seal key), removed, moved to another member or
 version, reordered, or slipped in among them changes it. Events recorded after the
-checkpoint are covered by the seal and by the next checkpoint.
+checkpoint are covered by the seal and by the next checkpoint; one that says it was
+recorded before the checkpoint was made (an invented member, an old event inserted
+again as a new version, history imported since) is reported, since the checkpoint
+does not hold it.
 
 Re-sealing (``zorgkas reseal``) rewrites the stored bytes: make a new checkpoint after it.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from uuid import UUID
@@ -108,8 +111,14 @@ def sign(the_head: Head, store: str, made_at: str, signing_key: str) -> dict[str
     return {**fields, "signature": key.sign(_canonical(fields)).hex()}
 
 
-def load(path: str, public_key: str) -> Head:
-    """The head a checkpoint file vouches for; bad input unless its signature is right."""
+@dataclass(frozen=True)
+class Signed:
+    head: Head
+    made_at: str  # ISO date-time (UTC) when it was signed
+
+
+def load(path: str, public_key: str) -> Signed:
+    """What a checkpoint file vouches for; bad input unless it is one."""
     try:
         document = json.loads(_read(path, "--checkpoint"))
         fields = {k: v for k, v in document.items() if k != "signature"}
@@ -117,6 +126,7 @@ def load(path: str, public_key: str) -> Head:
         the_head = Head(
             int(fields["position"]), int(fields["events"]), int(fields["members"]), str(fields["digest"])
         )
+        made_at = str(fields["made_at"])
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BadInput("--checkpoint", path, "not a zorgkas checkpoint file") from None
     if fields.get("format") != FORMAT:
@@ -131,11 +141,36 @@ def load(path: str, public_key: str) -> Head:
         key.verify(signature, _canonical(fields))
     except InvalidSignature:
         raise CheckpointForged(path) from None
-    return the_head
+    return Signed(the_head, made_at)
 
 
 class CheckpointForged(Exception):
     """The checkpoint file was not signed by this key (or was changed since)."""
+
+
+def check(rows: Iterable[Row], signed: Signed, recorded_at: Callable[[Row], str]) -> list[str]:
+    """Every way the store now differs from what the checkpoint vouches for.
+
+    One pass in recording order: the rows up to the checkpoint's position must give its
+    head; a row after it that says it was recorded before the checkpoint was made
+    (an invented member, an old event inserted again) is not covered by it.
+    """
+    late: list[str] = []
+
+    def upto() -> Iterator[Row]:
+        for row in rows:
+            if row.position <= signed.head.position:
+                yield row
+            elif (when := recorded_at(row)) < signed.made_at:
+                late.append(
+                    f"member stream {row.oid}, event {row.version} ({row.topic.partition('@')[0]}) says "
+                    f"it was recorded at {when}, before the checkpoint of {signed.made_at}, but the "
+                    "checkpoint does not hold it (invented, inserted again, or imported since)"
+                )
+
+    now = head(upto(), signed.head.position)
+    changed = compare(signed.head, now)
+    return ([changed] if changed else []) + late
 
 
 def compare(signed: Head, now: Head) -> str | None:

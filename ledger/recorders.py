@@ -257,6 +257,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             for oid, version, state in rows:
                 c.execute(sql, (state, oid.hex, version))
                 n += 1
+            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
             c.execute(f"PRAGMA user_version={SCHEMA}")
         return n
 

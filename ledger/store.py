@@ -424,6 +424,13 @@ class Ledger:
         """The stored rows as they are (checkpoints and verification read these)."""
         return self.recorder.rows(order, part, upto)
 
+    def recorded_at(self, row: Row) -> str:
+        """The recorded time a stored row claims (ISO, UTC), read without its type."""
+        try:
+            return str(msgspec.json.decode(self.cipher.from_stored(row.state)).get("recorded_at", ""))
+        except (msgspec.DecodeError, AttributeError):
+            return ""
+
     def _decode(self, row: Row) -> ev.Event:
         return decode_stored(row.topic, self.cipher.from_stored(row.state))
 
@@ -562,7 +569,7 @@ class ChainCheck:
             else:
                 expected = seal.link(self.key, self.previous, row.topic, row.oid, row.version, unsealed)
                 if not hmac.compare_digest(expected, stored_link):
-                    return f"{where}: does not match its sealed link (changed after it was recorded)"
+                    return f"{where}: does not match its sealed hash chain (changed after it was recorded)"
         elif not self.legacy_allowed:
             return f"{where}: carries an unkeyed link in a sealed store (changed after it was recorded)"
         elif seal.legacy_link(self.previous, unsealed) != stored_link:
