@@ -229,9 +229,10 @@ def _open_postgres(url: str) -> Opened:
     try:  # fail fast, naming the server and the cause (the pool would only time out)
         psycopg.connect(**params).close()
     except psycopg.Error as exc:
-        cause = _no_secret(
-            str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__, params
+        text = (
+            str(exc).strip().splitlines()[0].removeprefix("connection failed: ") if str(exc).strip() else ""
         )
+        cause = _no_secret(text or type(exc).__name__, params)
         raise StoreUnavailable(
             f"cannot reach the PostgreSQL store {redact(url)} at {where}: {cause}"
         ) from None
