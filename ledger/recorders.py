@@ -362,8 +362,13 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
     # -- identity --------------------------------------------------------------------
     def create_table(self) -> None:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(%s) AS t", (self.qualified,))
-            existed = curs.fetchone()["t"] is not None  # type: ignore[index]
+            curs.execute("SELECT to_regclass(%s) AS t, to_regclass(%s) AS m", (self.qualified, self.meta_table))
+            found = curs.fetchone()
+        existed = found["t"] is not None  # type: ignore[index]
+        if existed and found["m"] is not None:  # type: ignore[index]
+            # An existing store: no DDL, which would wait behind an import's table lock.
+            self.datastore.register_type_adapters()
+            return
         super().create_table()
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"CREATE TABLE IF NOT EXISTS {self.meta_table} (key text PRIMARY KEY, value text)")
