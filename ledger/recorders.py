@@ -139,13 +139,18 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         try:
             # Privacy: a store holds national register numbers; owner only.
             os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            # A rollback journal while it is made (the library turns on WAL when it opens
+            # the store): every page is in the file itself once this connection closes.
             conn = sqlite3.connect(temp, isolation_level=None)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("BEGIN IMMEDIATE")
                 conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version={SCHEMA}")
                 for statement in statements:
                     conn.execute(statement)
+                conn.execute("COMMIT")
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("the new store did not read back whole")
             finally:
                 conn.close()
             if os.path.exists(path) and os.path.getsize(path) == 0:
@@ -362,7 +367,9 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
     # -- identity --------------------------------------------------------------------
     def create_table(self) -> None:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(%s) AS t, to_regclass(%s) AS m", (self.qualified, self.meta_table))
+            curs.execute(
+                "SELECT to_regclass(%s) AS t, to_regclass(%s) AS m", (self.qualified, self.meta_table)
+            )
             found = curs.fetchone()
         existed = found["t"] is not None  # type: ignore[index]
         if existed and found["m"] is not None:  # type: ignore[index]

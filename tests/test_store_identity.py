@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -214,3 +216,36 @@ def test_a_short_wait_is_only_reported(clerk: Clerk) -> None:
     result = clerk("pay", A, "--amount", "53", "--on", "2020-02-01")
     holder.join()
     assert "waiting for the store" in result.output
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB file system (tmpfs; needs the right to mount, else the test is skipped)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_disk_is_reported_as_such_and_leaves_no_empty_store(small_disk: Path, tmp_path: Path) -> None:
+    (small_disk / "fill").write_bytes(b"\0" * 60 * 1024)
+    clerk = Clerk(str(small_disk / "s.sqlite"))
+    register = ("register", A, "--born", "1990-02-02", "--region", "flanders", "--health-fund", "CM",
+                "--on", "2020-01-01")  # fmt: skip
+    assert "is full" in clerk(*register, today="2020-01-01", expect=4).output
+    assert sorted(p.name for p in small_disk.iterdir()) == ["fill"]
+    (small_disk / "fill").unlink()
+    clerk(*register, today="2020-01-01")
+    from bench.population import generate
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b"".join(generate(300, 3, seed=4)))
+    assert "is full" in clerk("import", str(big), expect=4).output
+    assert "verified 1 events" in clerk("verify").output
