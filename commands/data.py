@@ -157,8 +157,14 @@ def make_checkpoint(session: Session, file: str, signing_key: str) -> None:
 
 @click.command()
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
-def keygen(folder: str) -> None:
+@click.option(
+    "--cipher", is_flag=True, help="Make DIR/cipher.key instead: an AES key for encryption at rest."
+)
+def keygen(folder: str, cipher: bool) -> None:
     """Make an auditor's signing key pair: DIR/signing.key (0600) and DIR/signing.pub.
+
+    With --cipher: DIR/cipher.key (0600), the key that ZORGKAS_CIPHER_KEY_FILE names to
+    store events encrypted.
 
     \b
     Example:
@@ -166,6 +172,9 @@ def keygen(folder: str) -> None:
     """
     from ledger import checkpoint
 
+    if cipher:
+        click.echo(f"cipher key {checkpoint.cipher_keygen(folder)} (keep it secret, and a copy safe)")
+        return
     private, public = checkpoint.keygen(folder)
     click.echo(f"signing key {private} (keep it secret), public key {public}")
 

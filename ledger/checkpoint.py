@@ -88,6 +88,23 @@ def keygen(folder: str) -> tuple[Path, Path]:
     return private, public
 
 
+def cipher_keygen(folder: str) -> Path:
+    """A new AES-256 key for encryption at rest: ``DIR/cipher.key`` (0600, never overwritten)."""
+    from ledger.store import new_cipher_key
+
+    path = Path(folder) / "cipher.key"
+    try:
+        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise BadInput("DIR", folder, "already holds a cipher key; nothing overwritten") from None
+    except OSError as exc:
+        raise BadInput("DIR", folder, f"cannot be written ({exc.strerror})") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(new_cipher_key() + "\n")
+    return path
+
+
 def _canonical(fields: dict[str, object]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
