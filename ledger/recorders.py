@@ -31,6 +31,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from ledger.errors import BadInput, StoreUnavailable
 
 APPLICATION_ID = 0x5A4B4153  # "ZKAS": SQLite's application_id of a zorgkas event store
+KEYED_APPLICATION_ID = 0x5A4B414B  # "ZKAK": the same, with keyed member stream ids
 SCHEMA = 2  # 1: links of plain SHA-256 (before the seal); 2: every link keyed
 BUSY_WAIT = 10  # seconds a write waits for a store held by an import or a run
 _FIRST_TRY = 0.2  # seconds before saying that we wait
@@ -122,11 +123,12 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
     """The embedded store: one SQLite file (WAL), identified by ``application_id``."""
 
     read_only = False
+    keyed_ids = False  # for a new store: keyed member stream ids
     label = ""  # the path, for messages
 
     # -- identity --------------------------------------------------------------------
     @classmethod
-    def create_file(cls, path: str, table: str = "stored_events") -> None:
+    def create_file(cls, path: str, keyed_ids: bool, table: str = "stored_events") -> None:
         """A new, empty store at ``path``: made whole beside it, then linked into place,
         so a full disk or a kill leaves no empty or half-made store behind."""
         folder = os.path.dirname(os.path.abspath(path))
@@ -144,7 +146,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             conn = sqlite3.connect(temp, isolation_level=None)
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                conn.execute(f"PRAGMA application_id={KEYED_APPLICATION_ID if keyed_ids else APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version={SCHEMA}")
                 for statement in statements:
                     conn.execute(statement)
@@ -170,8 +172,8 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                     os.unlink(leftover)
 
     @staticmethod
-    def inspect_file(path: str, table: str = "stored_events") -> tuple[int, bool]:
-        """(schema version, read-only here) of the store file at ``path``; any other
+    def inspect_file(path: str, table: str = "stored_events") -> tuple[int, bool, bool]:
+        """(schema version, read-only here, keyed member ids) of the store at ``path``; any other
         file (a reporting database, a document) is refused before anything is written."""
         writable = os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
         uri = "file:" + quote(os.path.abspath(path)) + ("?mode=ro" if writable else "?immutable=1")
@@ -188,10 +190,10 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 raise _sqlite_failure(exc, path) from None
             raise BadInput("--store", path, "is not a zorgkas event store (not an SQLite database)") from None
         ours = columns == ["originator_id", "originator_version", "topic", "state"]
-        if app_id == APPLICATION_ID and (ours or version > SCHEMA):
-            return int(version), not writable
+        if app_id in (APPLICATION_ID, KEYED_APPLICATION_ID) and (ours or version > SCHEMA):
+            return int(version), not writable, app_id == KEYED_APPLICATION_ID
         if app_id == 0 and version == 0 and ours:
-            return 1, not writable  # written before stores carried their identity
+            return 1, not writable, False  # written before stores carried their identity
         raise BadInput(
             "--store", path, "is not a zorgkas event store (another SQLite database); nothing written"
         )
@@ -202,7 +204,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         with self._writing("creating the store") as c:
             for statement in self.create_table_statements:
                 c.execute(statement)
-            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            c.execute(f"PRAGMA application_id={KEYED_APPLICATION_ID if self.keyed_ids else APPLICATION_ID}")
             if c.execute("PRAGMA user_version").fetchone()[0] == 0:
                 c.execute(f"PRAGMA user_version={SCHEMA}")
 
@@ -210,6 +212,11 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("PRAGMA user_version")
             return int(c.fetchone()[0]) or 1
+
+    def has_keyed_ids(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA application_id")
+            return int(c.fetchone()[0]) == KEYED_APPLICATION_ID
 
     def set_schema(self, version: int) -> None:
         with self._writing("recording the schema version") as c:
@@ -354,6 +361,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
     """The PostgreSQL store: the library's table, plus a metadata table for its identity."""
 
     read_only = False
+    keyed_ids = False  # for a new store: keyed member stream ids
     label = ""
 
     @property
@@ -380,9 +388,9 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"CREATE TABLE IF NOT EXISTS {self.meta_table} (key text PRIMARY KEY, value text)")
             curs.execute(
-                f"INSERT INTO {self.meta_table} VALUES ('application', 'zorgkas'), ('schema', %s) "
-                "ON CONFLICT DO NOTHING",
-                ("1" if existed else str(SCHEMA),),
+                f"INSERT INTO {self.meta_table} VALUES ('application', 'zorgkas'), ('schema', %s), "
+                "('stream_ids', %s) ON CONFLICT DO NOTHING",
+                ("1" if existed else str(SCHEMA), "keyed" if self.keyed_ids and not existed else "insz"),
             )
 
     def meta(self) -> dict[str, str]:
@@ -395,6 +403,9 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 
     def schema(self) -> int:
         return int(self.meta().get("schema", "1"))
+
+    def has_keyed_ids(self) -> bool:
+        return self.meta().get("stream_ids") == "keyed"
 
     def set_schema(self, version: int) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -36,7 +36,7 @@ from eventsourcing.utils import Environment
 from ledger import bulk, seal
 from ledger import events as ev
 from ledger.errors import BadInput, ConcurrentChange, LedgerError, StoreUnavailable
-from ledger.identity import member_id
+from ledger.identity import member_id, use_stream_key
 from ledger.member import Member
 from ledger.recorders import BUSY_WAIT, SCHEMA, Order, PostgresEventRecorder, Row, SQLiteEventRecorder
 
@@ -94,6 +94,7 @@ class StateCipher:
     def __init__(self) -> None:
         path = os.environ.get(CIPHER_ENV)
         self.cipher: Any = None
+        self.key = b""
         if path:
             from eventsourcing.cryptography import AESCipher
             from eventsourcing.utils import Environment
@@ -101,8 +102,15 @@ class StateCipher:
             try:
                 key = open(path, encoding="ascii").read().strip()  # noqa: SIM115
                 self.cipher = AESCipher(Environment(env={"CIPHER_KEY": key}))
+                self.key = key.encode()
             except (OSError, ValueError, UnicodeError) as exc:
                 raise BadInput(CIPHER_ENV, path, f"not a readable AES key file ({exc})") from None
+
+    def stream_key(self) -> bytes | None:
+        """The key of keyed member stream ids, derived from the cipher key (kept outside)."""
+        if self.cipher is None:
+            return None
+        return hmac.new(self.key, b"zorgkas member stream ids", "sha256").digest()
 
     def to_stored(self, state: bytes) -> bytes:
         return _ENCRYPTED + self.cipher.encrypt(state) if self.cipher else state
@@ -168,10 +176,11 @@ class Opened:
     read_only: bool = False
     create: bool = False  # let the recorder create its table(s)
     newer: int = 0  # the schema of a store written by a newer version
+    keyed_ids: bool = False  # a new store: keyed member stream ids
     pg_params: dict[str, Any] | None = None
 
 
-def _open_sqlite(path: str, create: bool) -> Opened:
+def _open_sqlite(path: str, create: bool, keyed_ids: bool) -> Opened:
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_LOCK_TIMEOUT": str(BUSY_WAIT),
@@ -180,7 +189,7 @@ def _open_sqlite(path: str, create: bool) -> Opened:
     if path == ":memory:":  # one store for this process, shared by its connections
         env["SQLITE_DBNAME"] = f"file:zorgkas-{uuid4().hex}?mode=memory&cache=shared"
         env["CREATE_TABLE"] = "y"
-        return Opened(env, SQLiteEventRecorder, create=True)
+        return Opened(env, SQLiteEventRecorder, create=True, keyed_ids=keyed_ids)
     if "\x00" in path or not path.strip():
         raise BadInput("--store", path, "not a file path")
     try:
@@ -196,8 +205,8 @@ def _open_sqlite(path: str, create: bool) -> Opened:
             raise BadInput(
                 "--store", path, "no store at this path; `zorgkas init` or a writing command creates one"
             )
-        SQLiteEventRecorder.create_file(path)
-    schema, read_only = SQLiteEventRecorder.inspect_file(path)
+        SQLiteEventRecorder.create_file(path, keyed_ids)
+    schema, read_only, _keyed = SQLiteEventRecorder.inspect_file(path)
     uri = "file:" + quote(os.path.abspath(path))
     newer = schema if schema > SCHEMA else 0
     if read_only:
@@ -208,7 +217,7 @@ def _open_sqlite(path: str, create: bool) -> Opened:
     return Opened(env, SQLiteEventRecorder, read_only=read_only or bool(newer), newer=newer)
 
 
-def _open_postgres(url: str) -> Opened:
+def _open_postgres(url: str, keyed_ids: bool) -> Opened:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
@@ -247,7 +256,7 @@ def _open_postgres(url: str) -> Opened:
         "POSTGRES_LOCK_TIMEOUT": str(BUSY_WAIT),
         "CREATE_TABLE": "y",
     }
-    return Opened(env, PostgresEventRecorder, create=True, pg_params=params)
+    return Opened(env, PostgresEventRecorder, create=True, pg_params=params, keyed_ids=keyed_ids)
 
 
 CONNECT_TIMEOUT = 5
@@ -286,6 +295,7 @@ class LedgerApp(Application[UUID]):
         table = f"{self.name}_events" if is_pg else "stored_events"
         recorder = cls(datastore=self.factory.datastore, events_table_name=table)  # type: ignore[attr-defined]
         recorder.read_only = self.opened.read_only
+        recorder.keyed_ids = self.opened.keyed_ids
         if self.opened.create:
             recorder.create_table()
         return recorder
@@ -313,8 +323,9 @@ class Ledger:
         self.url = url
         self.label = redact(url)
         self.is_postgres = url.startswith(("postgresql:", "postgres:"))
-        opened = _open_postgres(url) if self.is_postgres else _open_sqlite(url, create)
         self.cipher = StateCipher()
+        keyed = self.cipher.cipher is not None  # a new store made encrypted gets keyed ids
+        opened = _open_postgres(url, keyed) if self.is_postgres else _open_sqlite(url, create, keyed)
         for attempt in range(5):
             try:
                 self.app = LedgerApp(opened, self.cipher)
@@ -337,6 +348,14 @@ class Ledger:
             if schema > SCHEMA:
                 self.newer, self.read_only = schema, True
                 self.recorder.read_only = True
+        if self.recorder.has_keyed_ids():
+            if self.cipher.cipher is None:
+                raise BadInput(
+                    CIPHER_ENV, None, "the store is encrypted (keyed member ids): configure its key file"
+                )
+            use_stream_key(self.cipher.stream_key())
+        else:
+            use_stream_key(None)
         if self.newer:
             print(
                 f"note: the store {self.label} was written by a newer version (schema {self.newer}, "

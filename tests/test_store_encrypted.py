@@ -88,3 +88,17 @@ def test_reseal_encrypts_an_old_store_and_it_answers_the_same(tmp_path: Path) ->
     conn = sqlite3.connect(clerk.store)
     assert not any(b"90020205147" in bytes(s) for (s,) in conn.execute("SELECT state FROM stored_events"))
     conn.close()
+
+
+def test_member_stream_ids_of_an_encrypted_store_do_not_reveal_the_insz(sqlite_clerk: Clerk) -> None:
+    import uuid
+
+    from ledger import identity
+
+    _populate(sqlite_clerk)
+    conn = sqlite3.connect(sqlite_clerk.store)
+    ids = {uuid.UUID(oid) for (oid,) in conn.execute("SELECT DISTINCT originator_id FROM stored_events")}
+    conn.close()
+    plain = {uuid.uuid5(identity._NAMESPACE, insz) for insz in (A, make_insz(date(1991, 3, 3), 53))}
+    assert len(ids) == 2 and not ids & plain
+    assert sqlite_clerk.status(A, "--as-of", "2021-06-01")["insz"] == A
