@@ -389,7 +389,8 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             curs.execute(f"CREATE TABLE IF NOT EXISTS {self.meta_table} (key text PRIMARY KEY, value text)")
             curs.execute(
                 f"INSERT INTO {self.meta_table} VALUES ('application', 'zorgkas'), ('schema', %s), "
-                "('stream_ids', %s) ON CONFLICT DO NOTHING",
+                "('stream_ids', %s) ON CONFLICT (key) DO "
+                + ("NOTHING" if existed else "UPDATE SET value = EXCLUDED.value"),
                 ("1" if existed else str(SCHEMA), "keyed" if self.keyed_ids and not existed else "insz"),
             )
 

@@ -15,6 +15,7 @@ SHA-256 chains of earlier versions (64 hex digits, no prefix) is still checked a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -87,10 +88,16 @@ def sealed(unsealed: bytes, link_value: str) -> bytes:
 
 def link(key: bytes, previous: str, topic: str, oid: UUID, version: int, unsealed: bytes) -> str:
     """The keyed link of one event: everything that makes it this event at this place."""
-    mac = hmac.new(key, digestmod=hashlib.sha256)
-    mac.update(f"{previous}\n{topic}\n{oid}\n{version}\n".encode())
+    mac = _keyed(key).copy()
+    mac.update(previous.encode() + b"\n" + topic.encode() + b"\n" + oid.bytes + version.to_bytes(8, "big"))
     mac.update(unsealed)
     return PREFIX + mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """The HMAC state after the key (copied per link: the key is set up once)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def legacy_link(previous: str, unsealed: bytes) -> str:
