@@ -1,7 +1,8 @@
 """The ``zorgkas`` command line (CONTRACT.md): one group, commands split by area.
 
 Errors are translated to exit codes in one place, ``LedgerGroup.invoke``:
-a rule's refusal exits 1, bad input exits 2, both with nothing written and no traceback.
+a rule's refusal exits 1, bad input exits 2, a busy or unreachable store exits 4, all
+with nothing written and no traceback.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import click
 
 from commands import data, demo, facts, questions, runs
 from commands.options import where_and_who
-from ledger.errors import BadInput, ConcurrentChange, RuleRefused
+from ledger.errors import BadInput, ConcurrentChange, RuleRefused, StoreUnavailable
 
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_UNAVAILABLE = 4
 
 
 class LedgerGroup(click.Group):
@@ -31,6 +33,9 @@ class LedgerGroup(click.Group):
         except BadInput as exc:
             click.echo(f"bad input: {exc}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+        except StoreUnavailable as exc:
+            click.echo(f"unavailable: {exc}", err=True)
+            ctx.exit(EXIT_UNAVAILABLE)
         except ConcurrentChange as exc:
             click.echo(f"refused: another clerk kept changing this member ({exc}); try again", err=True)
             ctx.exit(EXIT_REFUSED)
@@ -52,7 +57,8 @@ def cli(store_url: str | None, clerk: str | None) -> None:
 
     Every fact is an immutable event; status, arrears and eligibility are derived
     from them by the rules of DOMAIN.md (rule ids R-…), as of any date and as known
-    at any moment. Exit codes: 0 done, 1 refused by a rule, 2 bad input.
+    at any moment. Exit codes: 0 done, 1 refused by a rule, 2 bad input, 4 store busy or
+    unreachable (safe to retry).
 
     \b
     Example:

@@ -10,6 +10,7 @@ import click
 from commands.options import DATE, Session, store_options
 from ledger.errors import BadInput
 from ledger.eventfile import to_line
+from ledger.store import Problem
 
 
 @click.command("export")
@@ -55,20 +56,156 @@ def import_events(session: Session, file: str) -> None:
 
 
 @click.command()
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also prove nothing recorded before this signed checkpoint changed.",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The auditor's public key (signing.pub) that signed the checkpoint.",
+)
 @store_options
-def verify(session: Session) -> None:
-    """Check every member's hash chain; exit 1 naming the first tampered event.
+def verify(session: Session, checkpoint_file: str | None, public_key: str | None) -> None:
+    """Check every member's sealed chain; exit 1 naming the first tampered event.
+
+    With --checkpoint and --public-key it also proves, without any secret, that no event
+    recorded before the checkpoint was changed, removed, reordered or truncated.
 
     \b
     Example:
-      zorgkas verify
+      zorgkas verify --checkpoint 2024-12.checkpoint --public-key auditor/signing.pub
     """
-    problems = list(session.ledger.verify())
-    if problems:
-        for p in problems:
-            click.echo(f"tampered: {p}", err=True)
+    from ledger import checkpoint, seal
+
+    if (checkpoint_file is None) != (public_key is None):
+        raise BadInput("--checkpoint", checkpoint_file, "give --checkpoint and --public-key together")
+    signed = None
+    if checkpoint_file and public_key:
+        try:
+            signed = checkpoint.load(checkpoint_file, public_key)
+        except checkpoint.CheckpointForged:
+            click.echo(f"tampered: the checkpoint {checkpoint_file} is not signed by {public_key}", err=True)
+            raise click.exceptions.Exit(1) from None
+    ledger = session.ledger
+    problems = list(ledger.verify(seal.load_key(create=False)))
+    if signed is not None:
+        found = checkpoint.check(ledger.rows("position"), signed, ledger.recorded_at)
+        problems[:0] = [Problem(text) for text in found]
+    tampered = [p for p in problems if p.tampered]
+    for p in problems:
+        click.echo(f"tampered: {p.text}" if p.tampered else f"note: {p.text}", err=True)
+    if tampered:
         raise click.exceptions.Exit(1)
-    click.echo(f"verified {session.ledger.count_events()} events: every hash chain intact")
+    if ledger.unchecked and signed is None:
+        raise BadInput(
+            seal.KEY_ENV,
+            str(seal.key_path()),
+            f"no seal key here: {ledger.unchecked} sealed links cannot be checked "
+            "(give --checkpoint and --public-key to verify without it)",
+        )
+    click.echo(f"verified {ledger.count_events()} events: every hash chain intact")
+    if signed is not None:
+        click.echo(
+            f"checkpoint {checkpoint_file}: the {signed.head.events} events of {signed.head.members} members "
+            "recorded before it are unchanged"
+        )
+
+
+@click.command("checkpoint")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--signing-key",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The auditor's signing key (signing.key from `zorgkas keygen`).",
+)
+@store_options
+def make_checkpoint(session: Session, file: str, signing_key: str) -> None:
+    """Sign the store's current head into FILE, for `verify --checkpoint`.
+
+    \b
+    Example:
+      zorgkas checkpoint 2024-12.checkpoint --signing-key auditor/signing.key
+    """
+    from ledger import checkpoint, seal
+
+    ledger = session.ledger
+    tampered = [p for p in ledger.verify(seal.load_key(create=False)) if p.tampered]
+    if tampered:
+        for p in tampered:
+            click.echo(f"tampered: {p.text}", err=True)
+        click.echo("refused: a tampered store is not signed", err=True)
+        raise click.exceptions.Exit(1)
+    position = ledger.max_position()
+    the_head = checkpoint.head(ledger.rows("position", upto=position), position)
+    document = checkpoint.sign(the_head, ledger.label, session.now.isoformat(), signing_key)
+    try:
+        with open(file, "x", encoding="utf-8") as out:
+            json.dump(document, out, indent=2)
+            out.write("\n")
+    except FileExistsError:
+        raise BadInput("FILE", file, "already exists; a checkpoint is never overwritten") from None
+    except OSError as exc:
+        raise BadInput("FILE", file, f"cannot be written ({exc.strerror})") from None
+    click.echo(f"checkpoint {file}: {the_head.events} events of {the_head.members} members signed")
+
+
+@click.command()
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.option(
+    "--cipher", is_flag=True, help="Make DIR/cipher.key instead: an AES key for encryption at rest."
+)
+def keygen(folder: str, cipher: bool) -> None:
+    """Make an auditor's signing key pair: DIR/signing.key (0600) and DIR/signing.pub.
+
+    With --cipher: DIR/cipher.key (0600), the key that ZORGKAS_CIPHER_KEY_FILE names to
+    store events encrypted.
+
+    \b
+    Example:
+      zorgkas keygen auditor
+    """
+    from ledger import checkpoint
+
+    if cipher:
+        click.echo(f"cipher key {checkpoint.cipher_keygen(folder)} (keep it secret, and a copy safe)")
+        return
+    private, public = checkpoint.keygen(folder)
+    click.echo(f"signing key {private} (keep it secret), public key {public}")
+
+
+@click.command()
+@store_options
+def init(session: Session) -> None:
+    """Create an empty event store (SQLite file or PostgreSQL tables) if there is none.
+
+    \b
+    Example:
+      zorgkas --store ./zorgkas.sqlite init
+    """
+    ledger = session.ledger
+    click.echo(f"store {ledger.label}: {ledger.count_events()} events")
+
+
+@click.command()
+@store_options
+def reseal(session: Session) -> None:
+    """Re-seal a store written before links were keyed (plain SHA-256) with the seal key.
+
+    Verifies the old chains first: a tampered store is not re-sealed. Make a new
+    checkpoint afterwards (re-sealing rewrites the stored links).
+
+    \b
+    Example:
+      zorgkas reseal
+    """
+    count = session.ledger.reseal()
+    click.echo(f"re-sealed {count} events of {session.ledger.label} with the seal key")
 
 
 @click.command()
@@ -129,4 +266,4 @@ def serve_report(file: str, port: int, metadata_out: str | None) -> None:
     raise click.exceptions.Exit(subprocess.call(cmd))
 
 
-COMMANDS = [export_events, import_events, verify, report, serve_report]
+COMMANDS = [export_events, import_events, verify, make_checkpoint, keygen, init, reseal, report, serve_report]

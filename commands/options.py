@@ -137,6 +137,19 @@ def parse_datetime(value: str, field_name: str) -> datetime:
     return parsed
 
 
+# Commands that only read, and the yearly runs (under ``run``), need an existing store:
+# asked about a path with no store they say so (bad input) rather than making an empty
+# one. Every other command writes facts and creates the store on first use.
+READING_COMMANDS = frozenset(
+    {"status", "explain", "history", "dossier", "timeline", "export", "verify", "checkpoint", "report"}
+)
+
+
+def _creates(ctx: click.Context) -> bool:
+    parent = ctx.parent.info_name if ctx.parent is not None else None
+    return ctx.info_name not in READING_COMMANDS and parent != "run"
+
+
 @dataclass
 class Session:
     """What one command line works with: the store, the clerk and the clock."""
@@ -144,11 +157,12 @@ class Session:
     store_url: str
     clerk: str
     _ledger: Ledger | None = field(default=None, repr=False)
+    creates: bool = True  # whether this command may create the store
 
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = Ledger(self.store_url)
+            self._ledger = Ledger(self.store_url, create=self.creates)
         return self._ledger
 
     def close(self) -> None:
@@ -199,7 +213,7 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         root = ctx.find_root().params
         url = store_url or root.get("store_url") or os.environ.get("ZORGKAS_STORE") or DEFAULT_STORE
         who = clerk or root.get("clerk") or os.environ.get("ZORGKAS_CLERK") or _default_clerk()
-        session = Session(url, who)
+        session = Session(url, who, creates=_creates(ctx))
         ctx.call_on_close(session.close)
         return fn(session, **kwargs)
 

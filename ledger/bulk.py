@@ -3,45 +3,35 @@
 Rebuilding every aggregate through its commands costs far too much for a quarter of a
 billion events, so an event file is decoded straight into typed events (msgspec checks
 every field), checked line by line (INSZ check digits, dates, amounts, a registration
-first), numbered after each member's last stored event, hash-chained, and written in
-chunks inside **one** transaction: the file lands whole or not at all. Memory grows with
-the number of members (their last version and chain link), not with the events.
+first), numbered after each member's last stored event, sealed (``ledger/seal.py``), and written
+in chunks inside **one** transaction by the store adapter (``ledger/recorders.py``): the
+file lands whole or not at all. Memory grows with the number of members (their last
+version and link), not with the events.
 """
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from ledger import events as ev
+from ledger import seal
 from ledger.errors import BadInput
 from ledger.eventfile import checked, parse_line
 from ledger.identity import member_id, normalize_insz
+from ledger.recorders import ImportJob, ImportRow
 
 CHUNK = 20_000
 _typed = msgspec.json.Decoder(ev.AnyEvent)
 _encoder = msgspec.json.Encoder()
-_CHAIN_TAIL = b'"chain":""}'
 
 
-class Row(NamedTuple):
-    oid: UUID
-    key: str  # oid as stored by SQLite
-    version: int
-    topic: str
-    state: bytes
-    event_id: bytes  # the event id's 16 bytes, for the duplicate check
-    line: int
-
-
-def duplicate_line(chunk: list[Row], is_known: Any) -> BadInput:
+def duplicate_line(chunk: list[ImportRow], is_known: Callable[[bytes], bool]) -> BadInput:
     """The first line of a chunk whose event id is already stored or repeated in the file."""
     seen: set[bytes] = set()
     for r in chunk:
@@ -57,16 +47,11 @@ def duplicate_line(chunk: list[Row], is_known: Any) -> BadInput:
 class _Stream:
     oid: UUID
     version: int
-    chain: str
+    link: str
     registered: bool
-
-    def __post_init__(self) -> None:
-        self.key = self.oid.hex  # the stored originator_id (SQLite)
-        self.tail = f'"originator_id":"{self.oid}","originator_version":'.encode()
 
 
 Prepared = tuple[str, bool, str, bytes, bytes, int]  # insz, is registration, topic, body, id, line
-_NIL_TAIL = b'"originator_id":"' + str(ev.NIL).encode() + b'","originator_version":0,"chain":""}'
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
 
 
@@ -109,53 +94,61 @@ class LineChecker:
 
 class Importer:
     """Stage two: number each member's events after its last stored one, require a
-    registration first, chain the hashes; yield rows to insert."""
+    registration first, seal each event; yield rows to insert."""
 
-    def __init__(self, today: date, now: datetime, existing: Any) -> None:
+    def __init__(self, today: date, now: datetime, key: bytes, to_stored: Callable[[bytes], bytes],
+                 from_stored: Callable[[bytes], bytes]) -> None:  # fmt: skip
         self.today, self.now = today, now
-        self.existing = existing  # callable: member id -> (version, chain, ids) or None
+        self.key = key
+        self.to_stored, self.from_stored = to_stored, from_stored  # the cipher, if any
+        self.existing: Callable[[UUID], list[tuple[int, bytes]]] | None = None
         self.streams: dict[str, _Stream] = {}
-        # Ids of the events already stored for the members met so far; the writer puts
+        # Ids of the events already stored for the members met so far; the recorder puts
         # them in its duplicate-id index (a temporary table, so memory stays per member).
         self.stored_ids: list[bytes] = []
         self.events = 0
 
-    def row(self, prepared: Prepared) -> Row:
-        insz, is_registration, topic, body, event_id, line_no = prepared
-        stream = self.streams.get(insz)
+    def _stream(self, insz: str) -> _Stream:
+        oid = member_id(insz)
+        rows = self.existing(oid) if self.existing else []
+        if not rows:
+            return _Stream(oid, 0, "", False)
+        decoded = [_stored.decode(self.from_stored(state)) for _v, state in rows]
+        self.stored_ids.extend(d.id.bytes for d in decoded)
+        return _Stream(oid, rows[-1][0], decoded[-1].chain, True)
+
+    def row(self, event: ev.Event, line_no: int) -> ImportRow:
+        stream = self.streams.get(event.insz)
         if stream is None:
-            oid = member_id(insz)
-            found = self.existing(oid)
-            version, chain, ids = found if found else (0, "", set())
-            self.stored_ids.extend(ids)
-            stream = self.streams[insz] = _Stream(oid, version, chain, bool(found))
+            stream = self.streams[event.insz] = self._stream(event.insz)
         if not stream.registered:
-            if not is_registration:
-                raise BadInput(
-                    "type", topic.split("@")[0], f"{insz} has no Registered event before it", line_no
-                )
+            if not isinstance(event, ev.Registered):
+                raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
             stream.registered = True
         stream.version += 1
-        # The stored payload is the event with its store fields set; its chain link is the
-        # SHA-256 of the previous link and that payload with ``chain`` empty (the last
-        # field), exactly what ``store.chain_hash`` computes and ``verify`` recomputes.
-        if not body.endswith(_NIL_TAIL):  # pragma: no cover - the store fields are the last ones
-            raise ValueError("unexpected event encoding")
-        head = body[: -len(_NIL_TAIL)]
-        body = (
-            head
-            + f'"originator_id":"{stream.oid}","originator_version":{stream.version},"chain":""}}'.encode()
-        )
-        stream.chain = hashlib.sha256(stream.chain.encode() + body).hexdigest()
-        state = body[: -len(_CHAIN_TAIL)] + b'"chain":"' + stream.chain.encode() + b'"}'
+        topic = TOPICS[type(event)]
+        placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=stream.version)
+        unsealed = _encoder.encode(placed)
+        stream.link = seal.link(self.key, stream.link, topic, stream.oid, stream.version, unsealed)
+        state = self.to_stored(seal.sealed(unsealed, stream.link))
         self.events += 1
-        return Row(stream.oid, stream.key, stream.version, topic, state, event_id, line_no)
+        return ImportRow(stream.oid, stream.version, topic, state, event.id.bytes, line_no)
 
-    def rows(self, lines: Iterable[str | bytes]) -> Iterator[Row]:
+    def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
         for first, batch in _line_batches(lines, LINE_BATCH):
-            for prepared in checker.prepare(batch, first):
-                yield self.row(prepared)
+            for n, text in enumerate(batch, start=first):
+                if text.strip():
+                    yield self.row(checker.decode(text, n), n)
+
+    def job(self, lines: Iterable[str | bytes]) -> ImportJob:
+        """The import as the store adapter runs it, inside its transaction."""
+
+        def start(existing: Callable[[UUID], list[tuple[int, bytes]]] | None) -> Iterator[list[ImportRow]]:
+            self.existing = existing
+            return _chunks(self.rows(lines))
+
+        return ImportJob(start=start, stored_ids=self.stored_ids, duplicate=duplicate_line)
 
 
 LINE_BATCH = 5_000
@@ -192,111 +185,3 @@ class _Stored(msgspec.Struct):
 
 
 _stored = msgspec.json.Decoder(_Stored)
-
-
-def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, set[bytes]] | None:
-    """(last version, last chain link, event ids) of a member already stored."""
-    if not rows:
-        return None
-    decoded = [_stored.decode(bytes(state)) for _v, state in rows]
-    ids = {d.id.bytes for d in decoded}
-    return rows[-1][0], decoded[-1].chain, ids
-
-
-def import_sqlite(
-    path: str, table: str, lines: Iterable[str | bytes], today: date, now: datetime
-) -> Importer:
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        # A bounded page cache for the random inserts into the key index (not per event).
-        conn.execute("PRAGMA cache_size=-65536")
-        conn.execute("BEGIN IMMEDIATE")
-
-        def existing(oid: UUID) -> tuple[int, str, set[bytes]] | None:
-            sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
-            return _existing(conn.execute(sql, (oid.hex,)).fetchall())
-
-        empty = conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
-        importer = Importer(today, now, (lambda _oid: None) if empty else existing)
-        conn.execute("PRAGMA temp_store=FILE")
-        conn.execute("PRAGMA temp.cache_size=-32768")
-        conn.execute("CREATE TEMP TABLE import_ids (id BLOB PRIMARY KEY)")
-        sql = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
-        try:
-            for chunk in _chunks(importer.rows(lines)):
-                _index_ids(conn, importer, chunk)
-                conn.executemany(sql, [(r.key, r.version, r.topic, r.state) for r in chunk])
-        except sqlite3.IntegrityError:
-            conn.execute("ROLLBACK")
-            raise BadInput(
-                "FILE", path, "a member changed while importing; nothing written, try again"
-            ) from None
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return importer
-    finally:
-        conn.close()
-
-
-def _index_ids(conn: sqlite3.Connection, importer: Importer, chunk: list[Row]) -> None:
-    """Refuse a repeated event id (a file read twice, a line repeated), memory-free."""
-    insert = "INSERT INTO temp.import_ids VALUES (?)"
-    if importer.stored_ids:
-        conn.executemany(insert, [(i,) for i in importer.stored_ids])
-        importer.stored_ids.clear()
-    conn.execute("SAVEPOINT ids")
-    try:
-        conn.executemany(insert, [(r.event_id,) for r in chunk])
-        conn.execute("RELEASE ids")
-    except sqlite3.IntegrityError:
-        conn.execute("ROLLBACK TO ids")
-
-        def known(i: bytes) -> bool:
-            return conn.execute("SELECT 1 FROM temp.import_ids WHERE id=?", (i,)).fetchone() is not None
-
-        raise duplicate_line(chunk, known) from None
-
-
-def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, now: datetime) -> Importer:
-    import psycopg
-
-    schema, table = recorder.datastore.schema, recorder.events_table_name
-    qualified = f'"{schema}"."{table}"'
-    with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
-        # The same lock eventsourcing takes: notification ids are issued in commit order.
-        cur.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE")
-
-        def existing(oid: UUID) -> tuple[int, str, set[bytes]] | None:
-            sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
-            cur.execute(sql, (oid,))
-            return _existing([(r["originator_version"], r["state"]) for r in cur.fetchall()])
-
-        cur.execute(f"SELECT 1 FROM {qualified} LIMIT 1")
-        empty = cur.fetchone() is None
-        importer = Importer(today, now, (lambda _oid: None) if empty else existing)
-        cur.execute("CREATE TEMP TABLE import_ids (id uuid PRIMARY KEY) ON COMMIT DROP")
-        for chunk in _chunks(importer.rows(lines)):
-            ids = [UUID(bytes=i) for i in (*importer.stored_ids, *(r.event_id for r in chunk))]
-            importer.stored_ids.clear()
-            cur.execute("SAVEPOINT ids")
-            try:
-                with cur.copy("COPY import_ids (id) FROM STDIN") as copy:
-                    for i in ids:
-                        copy.write_row((i,))
-            except psycopg.errors.UniqueViolation:
-                cur.execute("ROLLBACK TO SAVEPOINT ids")
-
-                def known(i: bytes) -> bool:
-                    cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (UUID(bytes=i),))
-                    return cur.fetchone() is not None
-
-                raise duplicate_line(chunk, known) from None
-            with cur.copy(
-                f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
-            ) as copy:
-                for r in chunk:
-                    copy.write_row((r.oid, r.version, r.topic, r.state))
-        return importer

@@ -1,7 +1,8 @@
 """The one exception hierarchy of the ledger.
 
 Rules raise ``RuleRefused`` (exit code 1), input parsing raises ``BadInput``
-(exit code 2). ``commands/errors.py`` is the only place that maps them to exit codes.
+(exit code 2), a busy or unreachable store raises ``StoreUnavailable`` (exit code 4).
+``commands/cli.py`` is the only place that maps them to exit codes.
 """
 
 from __future__ import annotations
@@ -45,3 +46,11 @@ class ParameterMissing(RuleRefused):
 
 class ConcurrentChange(LedgerError):
     """Another clerk wrote the same member at the same time; retried by the store."""
+
+
+class StoreUnavailable(LedgerError):
+    """The store is busy (an import or a run holds it past the wait) or unreachable:
+    nothing written, safe to run again (exit code 4)."""
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (type(self), self.args)

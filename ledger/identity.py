@@ -6,6 +6,7 @@ Check digits come from ``python-stdnum`` (``stdnum.be.ssn``, ``stdnum.be.ogm_vcs
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 
 from stdnum.be import ogm_vcs, ssn
@@ -29,8 +30,25 @@ def normalize_insz(text: str, field: str = "INSZ") -> str:
         raise BadInput(field, text, f"not a valid INSZ number ({exc})") from None
 
 
+_stream_key: bytes | None = None
+
+
+def use_stream_key(key: bytes | None) -> None:
+    """Keyed member stream ids for the store this process works on (``Ledger`` sets it).
+
+    A plain stream id (uuid5 of the INSZ) can be found again by anyone who tries the
+    11-digit space; a keyed one (HMAC-SHA256 under a key kept outside the store) cannot.
+    Stores made with encryption at rest use keyed ids; older stores keep theirs.
+    """
+    global _stream_key
+    _stream_key = key
+
+
 def member_id(insz: str) -> uuid.UUID:
-    """The stable id of a member's event stream, derived from the INSZ."""
+    """The stable id of a member's event stream, derived from the INSZ (keyed, see above)."""
+    if _stream_key is not None:
+        digest = hmac.new(_stream_key, insz.encode(), hashlib.sha256).digest()
+        return uuid.UUID(bytes=digest[:16], version=4)
     return uuid.uuid5(_NAMESPACE, insz)
 
 

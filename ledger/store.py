@@ -2,8 +2,11 @@
 
 - ``EventMapper`` stores our msgspec events as they are (topic ``Name@version``),
   decodes them typed, and upcasts older versions (``ledger.events.upcast``).
-- Each member's events form a hash chain: every event's ``chain`` covers the previous
-  event's chain and its own payload, so ``verify`` shows any edit in the database.
+- Each member's events form a sealed chain (``ledger/seal.py``): every event's link is an
+  HMAC under a key kept outside the database over the previous link and the exact stored
+  bytes, so ``verify`` shows any edit that was not made with the key.
+- Every statement against the database lives in the recorders (``ledger/recorders.py``);
+  the store is chosen by its URL alone, never by the library's environment lookup.
 - ``Ledger.change`` loads a member, lets a command decide, and appends with the
   store's optimistic concurrency (unique member id + version); a conflict is retried
   on the fresh history so the rules are checked again.
@@ -11,27 +14,31 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import os
 import random
-import sqlite3
+import re
+import stat
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
-from uuid import UUID
+from urllib.parse import quote, urlsplit, urlunsplit
+from uuid import UUID, uuid4
 
 import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import Environment
 
-from ledger import bulk
+from ledger import bulk, seal
 from ledger import events as ev
-from ledger.errors import BadInput, ConcurrentChange, LedgerError
-from ledger.identity import member_id
+from ledger.errors import BadInput, ConcurrentChange, LedgerError, StoreUnavailable
+from ledger.identity import member_id, use_stream_key
 from ledger.member import Member
+from ledger.recorders import BUSY_WAIT, SCHEMA, Order, PostgresEventRecorder, Row, SQLiteEventRecorder
 
 DEFAULT_STORE = "./zorgkas.sqlite"
 _decoders = {cls.__name__: msgspec.json.Decoder(cls) for cls in ev.EVENT_TYPES}
@@ -45,138 +52,330 @@ class _NoTranscoder(Transcoder):
         raise NotImplementedError
 
 
-class EventMapper(Mapper[UUID]):
-    """msgspec events <-> eventsourcing ``StoredEvent`` rows, with upcasting."""
-
-    def __init__(self) -> None:
-        super().__init__(transcoder=_NoTranscoder())
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        event: ev.Event = domain_event
-        return StoredEvent(
-            originator_id=event.originator_id,
-            originator_version=event.originator_version,
-            topic=f"{event.type}@{type(event).VERSION}",
-            state=ev.encode(event),
-        )
-
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return decode_stored(stored_event.topic, stored_event.state)
-
-
 def decode_stored(topic: str, state: bytes | memoryview) -> ev.Event:
     name, _, version = topic.partition("@")
     data = bytes(state)
-    if int(version or 1) == ev.BY_NAME[name].VERSION:
+    cls = ev.BY_NAME.get(name)
+    number = int(version) if version.isdigit() else (1 if not version else 0)
+    if cls is None or not 1 <= number <= cls.VERSION:
+        raise NewerVersion(topic)
+    if number == cls.VERSION:
         return _decoders[name].decode(data)
     raw = msgspec.json.decode(data)
-    return ev.convert(ev.upcast(name, int(version or 1), raw))
+    return ev.convert(ev.upcast(name, number, raw))
 
 
-def _digest(previous: str, body: bytes) -> str:
-    return hashlib.sha256(previous.encode() + body).hexdigest()
+class NewerVersion(BadInput):
+    """A stored event this version cannot read: written by a newer zorgkas."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(
+            "store",
+            topic,
+            "an event written by a newer version of zorgkas; this version cannot answer for it",
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (NewerVersion, (self.value,))
 
 
-def chain_hash(previous: str, event: ev.Event) -> str:
-    """The event's link: its payload (without the link itself) after the previous link."""
-    return _digest(previous, ev.encode(msgspec.structs.replace(event, chain="")))
+# -- encryption at rest ------------------------------------------------------------------
+CIPHER_ENV = "ZORGKAS_CIPHER_KEY_FILE"
+_ENCRYPTED = b"\x00E1"  # a JSON state never starts with NUL
 
 
-def with_chain(previous: str, events: Sequence[ev.Event]) -> list[ev.Event]:
-    chained = []
-    for event in events:
-        previous = chain_hash(previous, event)
-        chained.append(msgspec.structs.replace(event, chain=previous))
-    return chained
+class StateCipher:
+    """AES-GCM (the library's ``AESCipher``) over stored states, when a key is configured.
+
+    An encrypted state is marked, so a store may hold both (events written before the
+    key was configured stay readable); without the key an encrypted state is refused.
+    """
+
+    def __init__(self) -> None:
+        path = os.environ.get(CIPHER_ENV)
+        self.cipher: Any = None
+        self.key = b""
+        if path:
+            from eventsourcing.cryptography import AESCipher
+            from eventsourcing.utils import Environment
+
+            try:
+                key = open(path, encoding="ascii").read().strip()  # noqa: SIM115
+                self.cipher = AESCipher(Environment(env={"CIPHER_KEY": key}))
+                self.key = key.encode()
+            except (OSError, ValueError, UnicodeError) as exc:
+                raise BadInput(CIPHER_ENV, path, f"not a readable AES key file ({exc})") from None
+
+    def stream_key(self) -> bytes | None:
+        """The key of keyed member stream ids, derived from the cipher key (kept outside)."""
+        if self.cipher is None:
+            return None
+        return hmac.new(self.key, b"zorgkas member stream ids", "sha256").digest()
+
+    def to_stored(self, state: bytes) -> bytes:
+        return _ENCRYPTED + self.cipher.encrypt(state) if self.cipher else state
+
+    def from_stored(self, state: bytes) -> bytes:
+        if not state.startswith(_ENCRYPTED):
+            return state
+        if self.cipher is None:
+            raise BadInput(CIPHER_ENV, None, "the store is encrypted: configure its key file")
+        try:
+            return bytes(self.cipher.decrypt(state[len(_ENCRYPTED) :]))
+        except Exception:
+            raise BadInput(CIPHER_ENV, None, "this key does not decrypt the store") from None
 
 
-def _sqlite_env(path: str) -> dict[str, str]:
-    if path != ":memory:" and not os.path.exists(path):
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise BadInput("--store", path, "its folder does not exist")
-        # Privacy: a new store holds national register numbers; owner only.
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
+def new_cipher_key() -> str:
+    from eventsourcing.cryptography import AESCipher
+
+    return AESCipher.create_key(32)
 
 
-def _postgres_env(url: str) -> dict[str, str]:
-    parts = urlparse(url)
-    dbname = (parts.path or "/").lstrip("/") or "postgres"
+class EventMapper(Mapper[UUID]):
+    """Stored rows -> typed msgspec events (decrypted, upcast). Writing goes through
+    ``Ledger.append_many``, which seals the exact bytes it stores."""
+
+    def __init__(self, cipher: StateCipher) -> None:
+        super().__init__(transcoder=_NoTranscoder())
+        self.state_cipher = cipher
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:  # pragma: no cover - never used
+        raise NotImplementedError("events are stored by Ledger.append_many")
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return decode_stored(stored_event.topic, self.state_cipher.from_stored(bytes(stored_event.state)))
+
+
+# -- opening a store ---------------------------------------------------------------------
+def redact(url: str) -> str:
+    """The store URL without its password (in the URL or as ``password=``), for messages."""
+    if not url.startswith(("postgresql:", "postgres:")):
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "postgresql://…"
+    netloc = parts.netloc
+    if "@" in netloc:
+        who, _, where = netloc.rpartition("@")
+        netloc = f"{who.partition(':')[0]}{':***' if ':' in who else ''}@{where}"
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _no_secret(text: str, params: dict[str, Any]) -> str:
+    password = str(params.get("password") or "")
+    return text.replace(password, "***") if password else text
+
+
+@dataclass
+class Opened:
+    env: dict[str, str]
+    recorder_class: type
+    read_only: bool = False
+    create: bool = False  # let the recorder create its table(s)
+    newer: int = 0  # the schema of a store written by a newer version
+    keyed_ids: bool = False  # a new store: keyed member stream ids
+    pg_params: dict[str, Any] | None = None
+
+
+def _open_sqlite(path: str, create: bool, keyed_ids: bool) -> Opened:
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_LOCK_TIMEOUT": str(BUSY_WAIT),
+        "CREATE_TABLE": "n",
+    }
+    if path == ":memory:":  # one store for this process, shared by its connections
+        env["SQLITE_DBNAME"] = f"file:zorgkas-{uuid4().hex}?mode=memory&cache=shared"
+        env["CREATE_TABLE"] = "y"
+        return Opened(env, SQLiteEventRecorder, create=True, keyed_ids=keyed_ids)
+    if "\x00" in path or not path.strip():
+        raise BadInput("--store", path, "not a file path")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise BadInput("--store", path, f"cannot be opened ({exc.strerror})") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise BadInput("--store", path, "is a folder, not a store file")
+    if info is None or info.st_size == 0:
+        if not create:
+            raise BadInput(
+                "--store", path, "no store at this path; `zorgkas init` or a writing command creates one"
+            )
+        SQLiteEventRecorder.create_file(path, keyed_ids)
+    schema, read_only, _keyed = SQLiteEventRecorder.inspect_file(path)
+    uri = "file:" + quote(os.path.abspath(path))
+    newer = schema if schema > SCHEMA else 0
+    if read_only:
+        uri += "?immutable=1"  # read-only media: no -wal/-shm can be made beside it
+    elif newer:
+        uri += "?mode=ro"
+    env["SQLITE_DBNAME"] = uri
+    return Opened(env, SQLiteEventRecorder, read_only=read_only or bool(newer), newer=newer)
+
+
+def _open_postgres(url: str, keyed_ids: bool) -> Opened:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params: dict[str, Any] = conninfo_to_dict(url)
+    except psycopg.Error:
+        raise BadInput("--store", redact(url), "not a PostgreSQL URL") from None
+    if not params.get("dbname"):
+        raise BadInput("--store", redact(url), "names no database (postgresql://host/DATABASE)")
+    for port in str(params.get("port") or "5432").split(","):
+        if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise BadInput("--store", redact(url), f"port {port!r} is not a port number (1-65535)")
+    params["connect_timeout"] = min(
+        int(str(params.get("connect_timeout") or CONNECT_TIMEOUT)), CONNECT_TIMEOUT
+    )
+    host = params.get("host") or os.environ.get("PGHOST") or "localhost"
+    where = f"{host} port {params.get('port') or 5432}"
+    try:  # fail fast, naming the server and the cause (the pool would only time out)
+        psycopg.connect(**params).close()
+    except psycopg.Error as exc:
+        text = (
+            str(exc).strip().splitlines()[0].removeprefix("connection failed: ") if str(exc).strip() else ""
+        )
+        cause = _no_secret(text or type(exc).__name__, params)
+        raise StoreUnavailable(
+            f"cannot reach the PostgreSQL store {redact(url)} at {where}: {cause}"
+        ) from None
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or os.environ.get("PGUSER", "postgres")),
-        # Never in output: from the URL, else PGPASSWORD, else ~/.pgpass (libpq reads it).
-        "POSTGRES_PASSWORD": unquote(parts.password or os.environ.get("PGPASSWORD", "")),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_LOCK_TIMEOUT": "30",
+        "POSTGRES_DBNAME": str(params["dbname"]),
+        "POSTGRES_HOST": str(host),
+        "POSTGRES_PORT": str(params.get("port") or 5432),
+        "POSTGRES_USER": str(params.get("user") or ""),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
+        "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
+        "POSTGRES_LOCK_TIMEOUT": str(BUSY_WAIT),
+        "CREATE_TABLE": "y",
     }
-    return env
+    return Opened(env, PostgresEventRecorder, create=True, pg_params=params, keyed_ids=keyed_ids)
 
 
-def _id_range(part: tuple[int, int] | None) -> tuple[str, str]:
-    """The k-th of n equal ranges of member ids as 32 hex digits; "" means unbounded."""
-    if part is None:
-        return "", ""
-    k, n = part
-    lo = f"{(2**128 * k) // n:032x}" if k else ""
-    hi = f"{(2**128 * (k + 1)) // n:032x}" if k + 1 < n else ""
-    return lo, hi
-
-
-def redact(url: str) -> str:
-    """The store URL without its password, for messages."""
-    parts = urlparse(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+CONNECT_TIMEOUT = 5
 
 
 class LedgerApp(Application[UUID]):
-    """The eventsourcing application behind the ledger (one per store)."""
+    """The eventsourcing application behind the ledger (one per store).
+
+    Configured only by the store URL: the library's environment lookup (``ZORGKAS_*``,
+    ``PERSISTENCE_MODULE``, ``SQLITE_DBNAME``, ``POSTGRES_*`` …) is not consulted.
+    """
 
     name = "zorgkas"
+    opened: Opened
+    state_cipher: StateCipher
+
+    def __init__(self, opened: Opened, cipher: StateCipher) -> None:
+        self.opened, self.state_cipher = opened, cipher
+        super().__init__(env=opened.env)
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        return Environment(name, dict(env or {}))
+
+    def construct_factory(self, env: Environment) -> Any:
+        factory: Any = super().construct_factory(env)
+        if self.opened.pg_params is not None:
+            from psycopg.rows import dict_row
+
+            # Every libpq option of the URL (sslmode, host= socket folders, password=, …).
+            factory.datastore.pool.kwargs = {**self.opened.pg_params, "row_factory": dict_row}
+        return factory
+
+    def construct_recorder(self) -> Any:
+        cls = self.opened.recorder_class
+        is_pg = self.opened.pg_params is not None
+        table = f"{self.name}_events" if is_pg else "stored_events"
+        recorder = cls(datastore=self.factory.datastore, events_table_name=table)  # type: ignore[attr-defined]
+        recorder.read_only = self.opened.read_only
+        recorder.keyed_ids = self.opened.keyed_ids
+        if self.opened.create:
+            recorder.create_table()
+        return recorder
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return EventMapper()
+        return EventMapper(self.state_cipher)
 
 
 @dataclass(frozen=True)
-class StreamRow:
-    originator_id: UUID
-    version: int
-    topic: str
-    state: bytes
+class Problem:
+    """What ``verify`` found: tampering (exit 1) or a note (the store is sound)."""
+
+    text: str
+    tampered: bool = True
 
 
 class Ledger:
-    """The store a command line works on: load members, append events, scan, verify."""
+    """The store a command line works on: load members, append events, scan, verify.
 
-    def __init__(self, url: str = DEFAULT_STORE) -> None:
+    ``create``: whether this command may create a store that does not exist yet (only
+    writing commands do; a question about a path with no store is bad input).
+    """
+
+    def __init__(self, url: str = DEFAULT_STORE, create: bool = True) -> None:
         self.url = url
-        self.is_postgres = url.startswith(("postgresql://", "postgres://"))
-        env = _postgres_env(url) if self.is_postgres else _sqlite_env(url)
+        self.label = redact(url)
+        self.is_postgres = url.startswith(("postgresql:", "postgres:"))
+        self.cipher = StateCipher()
+        keyed = self.cipher.cipher is not None  # a new store made encrypted gets keyed ids
+        opened = _open_postgres(url, keyed) if self.is_postgres else _open_sqlite(url, create, keyed)
         for attempt in range(5):
             try:
-                self.app = LedgerApp(env=env)
+                self.app = LedgerApp(opened, self.cipher)
                 break
             except LedgerError:
                 raise
-            except Exception as exc:  # a store that cannot be opened is bad input
+            except Exception as exc:
                 # Clerks opening a new PostgreSQL store at once race to create its table.
                 if attempt == 4 or not self.is_postgres:
-                    reason = f"cannot open the event store ({type(exc).__name__})"
-                    raise BadInput("--store", redact(url), reason) from None
+                    cause = _no_secret(str(exc), opened.pg_params or {})
+                    reason = f"cannot open the event store ({type(exc).__name__}: {cause})"
+                    raise BadInput("--store", self.label, reason) from None
                 time.sleep(0.2 * (attempt + 1))
         self.recorder: Any = self.app.recorder
+        self.recorder.label = self.label
+        self.read_only = opened.read_only
+        self.newer = opened.newer
+        if not self.newer and self.is_postgres:
+            schema = self.recorder.schema()
+            if schema > SCHEMA:
+                self.newer, self.read_only = schema, True
+                self.recorder.read_only = True
+        if self.recorder.has_keyed_ids():
+            if self.cipher.cipher is None:
+                raise BadInput(
+                    CIPHER_ENV, None, "the store is encrypted (keyed member ids): configure its key file"
+                )
+            use_stream_key(self.cipher.stream_key())
+        else:
+            use_stream_key(None)
+        if self.newer:
+            print(
+                f"note: the store {self.label} was written by a newer version (schema {self.newer}, "
+                f"this version knows {SCHEMA}): opened read-only",
+                file=sys.stderr,
+            )
+        self._key: bytes | None = None
+        self.unchecked = 0  # keyed links the last verify could not check (no seal key)
 
     def close(self) -> None:
         self.app.close()
+
+    def _seal_key(self) -> bytes:
+        if self.read_only:
+            why = f"written by a newer version (schema {self.newer})" if self.newer else "read-only here"
+            raise BadInput("--store", self.label, f"the store is {why}; nothing written")
+        if self._key is None:
+            self._key = seal.load_key(create=True)
+        assert self._key is not None
+        return self._key
 
     # -- members ---------------------------------------------------------------------
     def load(self, insz: str) -> Member:
@@ -208,90 +407,73 @@ class Ledger:
 
     def append_many(self, batch: Sequence[tuple[Member, Sequence[ev.Event]]]) -> list[ev.Event]:
         """Append the new events of one or many members (a yearly run's batch) in one
-        transaction, each chained to its member's last event."""
-        stored: list[ev.Event] = []
+        transaction, each sealed after its member's last event."""
+        if not any(new for _m, new in batch):
+            return []
+        key = self._seal_key()
+        stored: list[StoredEvent] = []
+        written: list[ev.Event] = []
         for member, new in batch:
-            if new:
-                previous = member.events[-1].chain if member.events else ""
-                stored.extend(with_chain(previous, new))
-        if stored:
-            try:
-                self.app.save(*stored)
-            except IntegrityError:
-                changed = [m.insz for m, new in batch if new]
-                who = changed[0] if len(changed) == 1 else f"{len(changed)} members"
-                raise ConcurrentChange(f"{who} changed meanwhile") from None
-        return stored
+            previous = member.events[-1].chain if member.events else ""
+            for event in new:
+                topic = f"{event.type}@{type(event).VERSION}"
+                unsealed = ev.encode(msgspec.structs.replace(event, chain=""))
+                previous = seal.link(
+                    key, previous, topic, event.originator_id, event.originator_version, unsealed
+                )
+                state = self.cipher.to_stored(seal.sealed(unsealed, previous))
+                stored.append(StoredEvent(event.originator_id, event.originator_version, topic, state))
+                written.append(msgspec.structs.replace(event, chain=previous))
+        try:
+            self.recorder.insert_events(stored)
+        except IntegrityError:
+            changed = [m.insz for m, new in batch if new]
+            who = changed[0] if len(changed) == 1 else f"{len(changed)} members"
+            raise ConcurrentChange(f"{who} changed meanwhile") from None
+        return written
 
     def import_lines(self, lines: Iterable[str | bytes], today: date, now: datetime) -> tuple[int, int]:
         """Take over an event file: validated, all or nothing (see ``ledger/bulk.py``)."""
-        if self.is_postgres:
-            importer = bulk.import_postgres(self.recorder, lines, today, now)
-        else:
-            importer = bulk.import_sqlite(self.url, self.recorder.events_table_name, lines, today, now)
+        importer = bulk.Importer(today, now, self._seal_key(), self.cipher.to_stored, self.cipher.from_stored)
+        self.recorder.import_rows(importer.job(lines))
         return importer.events, len(importer.streams)
 
     # -- scanning --------------------------------------------------------------------
-    def _rows(self, order: str, part: tuple[int, int] | None = None) -> Iterator[tuple[Any, ...]]:
-        """Stored rows in ``order``; ``part`` = (k, n) keeps the k-th of n member-id ranges."""
-        table = self.recorder.events_table_name
-        columns = "originator_id, originator_version, topic, state"
-        bounds = _id_range(part)
-        mark = "%s" if self.is_postgres else "?"
-        conds = [f"originator_id {op} {mark}" for op, b in zip((">=", "<"), bounds, strict=True) if b]
-        where = f"WHERE {' AND '.join(conds)}" if conds else ""
-        if self.is_postgres:
-            params = [UUID(b) for b in bounds if b]
-            schema = self.recorder.datastore.schema
-            sql = f'SELECT {columns} FROM "{schema}"."{table}" {where} ORDER BY {order}'
-            with (
-                self.recorder.datastore.get_connection() as conn,
-                conn.transaction(),
-                conn.cursor(name="zorgkas_scan") as curs,
-            ):
-                curs.itersize = 5000
-                curs.execute(sql, params)
-                for row in curs:
-                    yield row["originator_id"], row["originator_version"], row["topic"], row["state"]
-        else:
-            sql = f"SELECT {columns} FROM {table} {where} ORDER BY {order}"
-            conn = sqlite3.connect(self.url)
-            try:
-                yield from conn.execute(sql, [b for b in bounds if b])
-            finally:
-                conn.close()
+    def rows(self, order: Order = "position", part: tuple[int, int] | None = None,
+             upto: int | None = None) -> Iterator[Row]:  # fmt: skip
+        """The stored rows as they are (checkpoints and verification read these)."""
+        return self.recorder.rows(order, part, upto)
+
+    def recorded_at(self, row: Row) -> str:
+        """The recorded time a stored row claims (ISO, UTC), read without its type."""
+        try:
+            return str(msgspec.json.decode(self.cipher.from_stored(row.state)).get("recorded_at", ""))
+        except (msgspec.DecodeError, AttributeError):
+            return ""
+
+    def _decode(self, row: Row) -> ev.Event:
+        return decode_stored(row.topic, self.cipher.from_stored(row.state))
 
     def scan(self) -> Iterator[ev.Event]:
         """Every event in recording order (the notification log)."""
-        order = "notification_id" if self.is_postgres else "rowid"
-        for _oid, _version, topic, state in self._rows(order):
-            yield decode_stored(topic, state)
+        for row in self.rows("position"):
+            yield self._decode(row)
 
     def members(self, part: tuple[int, int] | None = None) -> Iterator[Member]:
         """Every member (or those of range ``part``) with all its events, one at a time."""
         current: list[ev.Event] = []
         current_id: Any = None
-        for oid, _version, topic, state in self._rows("originator_id, originator_version", part):
-            if oid != current_id and current:
+        for row in self.rows("member", part):
+            if row.oid != current_id and current:
                 yield Member(current[0].insz, current)
                 current = []
-            current_id = oid
-            current.append(decode_stored(topic, state))
+            current_id = row.oid
+            current.append(self._decode(row))
         if current:
             yield Member(current[0].insz, current)
 
     def count_events(self) -> int:
-        table = self.recorder.events_table_name
-        if self.is_postgres:
-            schema = self.recorder.datastore.schema
-            with self.recorder.datastore.transaction(commit=False) as curs:
-                curs.execute(f'SELECT count(*) AS n FROM "{schema}"."{table}"')
-                return int(curs.fetchone()["n"])
-        conn = sqlite3.connect(self.url)
-        try:
-            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        finally:
-            conn.close()
+        return int(self.recorder.count())
 
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
@@ -304,46 +486,115 @@ class Ledger:
             if not page:
                 return
             for n in page:
-                yield n.id, decode_stored(n.topic, n.state)
+                yield n.id, decode_stored(n.topic, self.cipher.from_stored(bytes(n.state)))
             position = page[-1].id
 
     # -- integrity -------------------------------------------------------------------
-    def verify(self) -> Iterator[str]:
-        """One message per broken member chain: an edited, moved or missing event."""
-        previous = ""
-        current: Any = None
-        expected = 1
-        for oid, version, topic, state in self._rows("originator_id, originator_version"):
-            if oid != current:
-                current, previous, expected = oid, "", 1
-            problem, previous = check_stored(oid, version, topic, bytes(state), previous, expected)
-            expected = version + 1
+    def schema(self) -> int:
+        return int(self.recorder.schema())
+
+    def verify(self, key: bytes | None) -> Iterator[Problem]:
+        """Every member's chain checked: one problem per tampered member (an edited, moved,
+        missing or repeated event), and notes that are not tampering (links sealed the
+        old way; events written by a newer version). ``key`` None: links not checked."""
+        check = ChainCheck(key, legacy_allowed=self.schema() < SCHEMA)
+        for row in self.rows("member"):
+            problem = check.feed(row, self.cipher.from_stored(row.state))
             if problem:
-                yield problem
-                previous = "\x00broken"  # report each member once: the rest no longer chains
+                yield Problem(problem)
+        legacy, newer = check.legacy, check.newer
+        self.unchecked = check.unchecked
+        if legacy:
+            yield Problem(
+                f"{legacy} events are sealed the old way (plain SHA-256, no key): "
+                "run `zorgkas reseal` to seal them with the key",
+                tampered=False,
+            )
+        if newer:
+            yield Problem(
+                f"{newer} events were written by a newer version of zorgkas (not checked by type)",
+                tampered=False,
+            )
+
+    def reseal(self) -> int:
+        """Re-seal every event with the keyed link (``zorgkas reseal``); returns the count."""
+        key = self._seal_key()
+        problems = [p.text for p in self.verify(key) if p.tampered]
+        if problems:
+            raise BadInput("--store", self.label, f"tampered, not re-sealed: {problems[0]}")
+
+        def resealed() -> Iterator[tuple[UUID, int, bytes]]:
+            current, previous = None, ""
+            for row in list(self.rows("member")):
+                if row.oid != current:
+                    current, previous = row.oid, ""
+                unsealed, _old = seal.split(self.cipher.from_stored(row.state))
+                previous = seal.link(key, previous, row.topic, row.oid, row.version, unsealed)
+                yield row.oid, row.version, self.cipher.to_stored(seal.sealed(unsealed, previous))
+
+        return int(self.recorder.rewrite(resealed()))
 
 
-def check_stored(
-    oid: Any, version: int, topic: str, state: bytes, previous: str, expected: int
-) -> tuple[str | None, str]:
-    """Check one stored event against the chain; returns (problem, this event's chain)."""
-    if previous == "\x00broken":
-        return None, previous
-    where = f"member stream {oid}, event {version}"
-    if version != expected:
-        return f"{where}: event {expected} is missing", ""
-    try:
-        raw = msgspec.json.decode(state)
-        event = decode_stored(topic, state)
-    except Exception as exc:
-        return f"{where}: cannot be read ({type(exc).__name__})", ""
-    stored_chain = raw.get("chain", "")
-    raw["chain"] = ""
-    where = f"member {event.insz}, event {version} ({event.type}, id {event.id})"
-    if UUID(str(oid)) != event.originator_id or member_id(event.insz) != event.originator_id:
-        return f"{where}: belongs to another member", stored_chain
-    if event.originator_version != version:
-        return f"{where}: was moved from version {event.originator_version}", stored_chain
-    if _digest(previous, msgspec.json.encode(raw)) != stored_chain:
-        return f"{where}: does not match its hash chain (changed after it was recorded)", stored_chain
-    return None, stored_chain
+class ChainCheck:
+    """One member's chain after another, row by row (member order): versions from 1 without
+    gaps, each event where it says it is, no event id twice, every link right."""
+
+    def __init__(self, key: bytes | None, legacy_allowed: bool) -> None:
+        self.key, self.legacy_allowed = key, legacy_allowed
+        self.current: UUID | None = None
+        self.previous, self.expected, self.broken = "", 1, False
+        self.ids: set[str] = set()
+        self.legacy = self.newer = self.unchecked = 0
+
+    def feed(self, row: Row, state: bytes) -> str | None:
+        if row.oid != self.current:
+            self.current, self.previous, self.expected, self.broken = row.oid, "", 1, False
+            self.ids = set()
+        if self.broken:  # report each member once: the rest no longer chains
+            return None
+        problem = self._check(row, state)
+        self.expected = row.version + 1
+        if problem:
+            self.broken = True
+        return problem
+
+    def _check(self, row: Row, state: bytes) -> str | None:
+        where = f"member stream {row.oid}, event {row.version}"
+        if row.version != self.expected:
+            return f"{where}: event {self.expected} is missing"
+        try:
+            raw = msgspec.json.decode(state)
+            unsealed, stored_link = seal.split(state)
+            insz, event_id = str(raw["insz"]), str(raw["id"])
+        except Exception as exc:
+            return f"{where}: cannot be read ({type(exc).__name__})"
+        name = row.topic.partition("@")[0]
+        where = f"member {insz}, event {row.version} ({name}, id {event_id})"
+        try:
+            decode_stored(row.topic, state)
+        except NewerVersion:
+            self.newer += 1
+        except Exception:
+            return f"{where}: does not decode as its type (changed after it was recorded)"
+        if str(row.oid) != raw.get("originator_id") or member_id(insz) != row.oid:
+            return f"{where}: belongs to another member"
+        if raw.get("originator_version") != row.version:
+            return f"{where}: was moved from version {raw.get('originator_version')}"
+        if event_id in self.ids:
+            return f"{where}: the same event is recorded twice"
+        self.ids.add(event_id)
+        if seal.is_keyed(stored_link):
+            if self.key is None:
+                self.unchecked += 1
+            else:
+                expected = seal.link(self.key, self.previous, row.topic, row.oid, row.version, unsealed)
+                if not hmac.compare_digest(expected, stored_link):
+                    return f"{where}: does not match its sealed hash chain (changed after it was recorded)"
+        elif not self.legacy_allowed:
+            return f"{where}: carries an unkeyed link in a sealed store (changed after it was recorded)"
+        elif seal.legacy_link(self.previous, unsealed) != stored_link:
+            return f"{where}: does not match its hash chain (changed after it was recorded)"
+        else:
+            self.legacy += 1
+        self.previous = stored_link
+        return None

@@ -28,11 +28,18 @@ def make_insz(born: date, seq: int = 1) -> str:
     return f"{base}{check:02d}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _seal_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests seal with a key of their own, never the one in the home folder."""
+    os.environ["ZORGKAS_SEAL_KEY_FILE"] = str(tmp_path_factory.mktemp("seal") / "seal.key")
+
+
 def _reset_postgres(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS zorgkas_events")
+        conn.execute("DROP TABLE IF EXISTS zorgkas_events_meta")
         conn.execute("DROP SCHEMA IF EXISTS zorgkas_reporting CASCADE")
 
 

@@ -108,6 +108,7 @@ def test_duplicate_bank_reference_is_reported_and_not_written(clerk: Clerk) -> N
 
 
 def test_unknown_member_is_refused(clerk: Clerk) -> None:
+    clerk("init")
     result = clerk("status", A, expect=1)
     assert "not registered" in result.output
 

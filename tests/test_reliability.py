@@ -234,8 +234,9 @@ def test_hostile_inputs_tried_report() -> None:
 
 def test_database_password_never_appears_in_errors(tmp_path: Path) -> None:
     clerk = Clerk("postgresql://zorg:s3cr3t-pw@127.0.0.1:1/nowhere")
-    result = clerk("status", A, expect=2)
+    result = clerk("status", A, expect=4)  # unreachable: safe to retry
     assert "s3cr3t-pw" not in result.output and "***" in result.output
+    assert "127.0.0.1 port 1" in result.output and "Connection refused" in result.output
 
 
 def test_every_event_records_its_clerk(sqlite_clerk: Clerk) -> None:

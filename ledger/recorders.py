@@ -1,0 +1,535 @@
+"""The store adapter: every statement against the event store, for SQLite and PostgreSQL.
+
+The eventsourcing library's application recorders are subclassed (its own extension
+pattern) so that the library keeps doing what it does well — appends with optimistic
+concurrency, the notification log, PostgreSQL's table lock and ``NOTIFY`` — and the
+ledger's own needs live beside them in one place: appends that wait politely for a busy
+store, the bulk import of an event file (SQLite ``executemany``, PostgreSQL ``COPY``
+under the same lock, lock timeout and notification), scans by member-id range, counts,
+the verification reads, and the store's identity and schema version. Nothing else in
+the project opens the event store or holds SQL against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Literal, NamedTuple
+from urllib.parse import quote
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from ledger.errors import BadInput, StoreUnavailable
+
+APPLICATION_ID = 0x5A4B4153  # "ZKAS": SQLite's application_id of a zorgkas event store
+KEYED_APPLICATION_ID = 0x5A4B414B  # "ZKAK": the same, with keyed member stream ids
+SCHEMA = 2  # 1: links of plain SHA-256 (before the seal); 2: every link keyed
+BUSY_WAIT = 10  # seconds a write waits for a store held by an import or a run
+_FIRST_TRY = 0.2  # seconds before saying that we wait
+
+Order = Literal["position", "member"]
+
+
+class Row(NamedTuple):
+    """One stored event as the database holds it."""
+
+    position: int
+    oid: UUID
+    version: int
+    topic: str
+    state: bytes
+
+
+class ImportRow(NamedTuple):
+    oid: UUID
+    version: int
+    topic: str
+    state: bytes
+    event_id: bytes  # the event id's 16 bytes, for the duplicate check
+    line: int
+
+
+@dataclass
+class ImportJob:
+    """What a recorder needs from an import: rows in chunks, chunk by chunk.
+
+    ``start(existing)`` is called inside the transaction with a function that returns a
+    member's stored (version, state) rows; it returns the chunks to insert and a list
+    that the importer fills with the event ids already stored for the members it met.
+    """
+
+    start: Callable[[Callable[[UUID], list[tuple[int, bytes]]] | None], Iterator[list[ImportRow]]]
+    stored_ids: list[bytes]
+    duplicate: Callable[[list[ImportRow], Callable[[bytes], bool]], BadInput]
+
+
+def _waiting(what: str) -> None:
+    print(f"waiting for the store: {what} (at most {BUSY_WAIT} s)…", file=sys.stderr, flush=True)
+
+
+def _id_range(part: tuple[int, int] | None) -> tuple[UUID | None, UUID | None]:
+    """The k-th of n equal ranges of member ids; None means unbounded."""
+    if part is None:
+        return None, None
+    k, n = part
+    lo = UUID(int=(2**128 * k) // n) if k else None
+    hi = UUID(int=(2**128 * (k + 1)) // n) if k + 1 < n else None
+    return lo, hi
+
+
+PAGE = 5000
+
+
+def _page(
+    order: Order,
+    part: tuple[int, int] | None,
+    upto: int | None,
+    last: Row | None,
+    mark: str,
+    position: str,
+    as_id: Any,
+) -> tuple[str, list[Any]]:
+    """``WHERE … ORDER BY … LIMIT`` and its parameters for the page after row ``last``."""
+    conds: list[str] = []
+    params: list[Any] = []
+    for op, bound in zip((">=", "<"), _id_range(part), strict=True):
+        if bound is not None:
+            conds.append(f"originator_id {op} {mark}")
+            params.append(as_id(bound))
+    if upto is not None:
+        conds.append(f"{position} <= {mark}")
+        params.append(upto)
+    if last is not None and order == "position":
+        conds.append(f"{position} > {mark}")
+        params.append(last.position)
+    elif last is not None:
+        conds.append(f"(originator_id, originator_version) > ({mark}, {mark})")
+        params += [as_id(last.oid), last.version]
+    where = f"WHERE {' AND '.join(conds)} " if conds else ""
+    by = position if order == "position" else "originator_id, originator_version"
+    return f"{where}ORDER BY {by} LIMIT {PAGE}", params
+
+
+class SQLiteEventRecorder(SQLiteApplicationRecorder):
+    """The embedded store: one SQLite file (WAL), identified by ``application_id``."""
+
+    read_only = False
+    keyed_ids = False  # for a new store: keyed member stream ids
+    label = ""  # the path, for messages
+
+    # -- identity --------------------------------------------------------------------
+    @classmethod
+    def create_file(cls, path: str, keyed_ids: bool, table: str = "stored_events") -> None:
+        """A new, empty store at ``path``: made whole beside it, then linked into place,
+        so a full disk or a kill leaves no empty or half-made store behind."""
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise BadInput("--store", path, "its folder does not exist")
+        statements = SQLiteApplicationRecorder.construct_create_table_statements(
+            SimpleNamespace(events_table_name=table)  # type: ignore[arg-type]
+        )
+        temp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{uuid4().hex[:8]}.new")
+        try:
+            # Privacy: a store holds national register numbers; owner only.
+            os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            # A rollback journal while it is made (the library turns on WAL when it opens
+            # the store): every page is in the file itself once this connection closes.
+            conn = sqlite3.connect(temp, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(f"PRAGMA application_id={KEYED_APPLICATION_ID if keyed_ids else APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version={SCHEMA}")
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("COMMIT")
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("the new store did not read back whole")
+            finally:
+                conn.close()
+            if os.path.exists(path) and os.path.getsize(path) == 0:
+                os.replace(temp, path)  # an empty file left by an older version
+            else:
+                with contextlib.suppress(FileExistsError):  # another clerk made it first
+                    os.link(temp, path)
+        except sqlite3.Error as exc:
+            raise _sqlite_failure(exc, path) from None
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise StoreUnavailable(f"the disk is full: no store made at {path}") from None
+            raise BadInput("--store", path, f"no store can be made here ({exc.strerror})") from None
+        finally:
+            for leftover in (temp, temp + "-wal", temp + "-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
+
+    @staticmethod
+    def inspect_file(path: str, table: str = "stored_events") -> tuple[int, bool, bool]:
+        """(schema version, read-only here, keyed member ids) of the store at ``path``; any other
+        file (a reporting database, a document) is refused before anything is written."""
+        writable = os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
+        uri = "file:" + quote(os.path.abspath(path)) + ("?mode=ro" if writable else "?immutable=1")
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _sqlite_failure(exc, path) from None
+            raise BadInput("--store", path, "is not a zorgkas event store (not an SQLite database)") from None
+        ours = columns == ["originator_id", "originator_version", "topic", "state"]
+        if app_id in (APPLICATION_ID, KEYED_APPLICATION_ID) and (ours or version > SCHEMA):
+            return int(version), not writable, app_id == KEYED_APPLICATION_ID
+        if app_id == 0 and version == 0 and ours:
+            return 1, not writable, False  # written before stores carried their identity
+        raise BadInput(
+            "--store", path, "is not a zorgkas event store (another SQLite database); nothing written"
+        )
+
+    def create_table(self) -> None:
+        if self.read_only:
+            return
+        with self._writing("creating the store") as c:
+            for statement in self.create_table_statements:
+                c.execute(statement)
+            c.execute(f"PRAGMA application_id={KEYED_APPLICATION_ID if self.keyed_ids else APPLICATION_ID}")
+            if c.execute("PRAGMA user_version").fetchone()[0] == 0:
+                c.execute(f"PRAGMA user_version={SCHEMA}")
+
+    def schema(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA user_version")
+            return int(c.fetchone()[0]) or 1
+
+    def has_keyed_ids(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA application_id")
+            return int(c.fetchone()[0]) == KEYED_APPLICATION_ID
+
+    def set_schema(self, version: int) -> None:
+        with self._writing("recording the schema version") as c:
+            c.execute(f"PRAGMA user_version={int(version)}")
+
+    # -- writing ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Cursor]:
+        """A write transaction: the write lock first (BEGIN IMMEDIATE), waiting at most
+        ``BUSY_WAIT`` seconds with a word on stderr; then commit or roll back whole."""
+        if self.read_only:
+            raise BadInput("--store", self.label, "the store is read-only here; nothing written")
+        with self.datastore.get_connection(commit=True) as conn, conn.cursor() as c:
+            c.execute(f"PRAGMA busy_timeout={int(_FIRST_TRY * 1000)}")
+            try:
+                c.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise _sqlite_failure(exc, self.label) from None
+                _waiting("another import or run is writing")
+                c.execute(f"PRAGMA busy_timeout={BUSY_WAIT * 1000}")
+                try:
+                    c.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as again:
+                    raise _sqlite_failure(again, self.label) from None
+            c.execute(f"PRAGMA busy_timeout={BUSY_WAIT * 1000}")
+            try:
+                yield c
+                c.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    c.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise IntegrityError(exc) from None
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise _sqlite_failure(exc, self.label) from None
+                raise
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with self._writing("appending events") as c:
+            return self._insert_events(c, stored_events)  # type: ignore[arg-type]
+
+    def rewrite(self, rows: Iterator[tuple[UUID, int, bytes]]) -> int:
+        """Replace stored states in place (``zorgkas reseal`` only), in one transaction."""
+        n = 0
+        with self._writing("re-sealing") as c:
+            sql = (
+                f"UPDATE {self.events_table_name} SET state=? WHERE originator_id=? AND originator_version=?"
+            )
+            for oid, version, state in rows:
+                c.execute(sql, (state, oid.hex, version))
+                n += 1
+            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            c.execute(f"PRAGMA user_version={SCHEMA}")
+        return n
+
+    def import_rows(self, job: ImportJob) -> None:
+        table = self.events_table_name
+        with self._writing("importing") as c:
+            c.execute("PRAGMA cache_size=-65536")  # bounded cache for the key index inserts
+            empty = c.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+
+            def existing(oid: UUID) -> list[tuple[int, bytes]]:
+                sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
+                return [(v, bytes(s)) for v, s in c.execute(sql, (oid.hex,)).fetchall()]
+
+            c.execute("PRAGMA temp_store=FILE")
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS import_ids (id BLOB PRIMARY KEY)")
+            c.execute("DELETE FROM temp.import_ids")
+            insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
+            try:
+                for chunk in job.start(None if empty else existing):
+                    self._index_ids(c, job, chunk)
+                    c.executemany(insert, [(r.oid.hex, r.version, r.topic, r.state) for r in chunk])
+            except sqlite3.IntegrityError:
+                raise BadInput(
+                    "FILE", self.label, "a member changed while importing; nothing written, try again"
+                ) from None
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    c.execute("DROP TABLE IF EXISTS temp.import_ids")
+
+    @staticmethod
+    def _index_ids(c: sqlite3.Cursor, job: ImportJob, chunk: list[ImportRow]) -> None:
+        """Refuse a repeated event id (a file read twice, a line repeated), memory-free."""
+        insert = "INSERT INTO temp.import_ids VALUES (?)"
+        if job.stored_ids:
+            c.executemany(insert, [(i,) for i in job.stored_ids])
+            job.stored_ids.clear()
+        c.execute("SAVEPOINT ids")
+        try:
+            c.executemany(insert, [(r.event_id,) for r in chunk])
+            c.execute("RELEASE ids")
+        except sqlite3.IntegrityError:
+            c.execute("ROLLBACK TO ids")
+
+            def known(i: bytes) -> bool:
+                return c.execute("SELECT 1 FROM temp.import_ids WHERE id=?", (i,)).fetchone() is not None
+
+            raise job.duplicate(chunk, known) from None
+
+    # -- reading ---------------------------------------------------------------------
+    def rows(
+        self, order: Order, part: tuple[int, int] | None = None, upto: int | None = None
+    ) -> Iterator[Row]:
+        """Stored rows by position or by member; ``part`` = (k, n) keeps the k-th of n
+        member-id ranges; ``upto`` keeps positions up to it. Read in pages, each in its
+        own short transaction, so a long scan never holds the store."""
+        columns = "rowid, originator_id, originator_version, topic, state"
+        last: Row | None = None
+        while True:
+            sql, params = _page(order, part, upto, last, "?", "rowid", lambda u: u.hex)
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(f"SELECT {columns} FROM {self.events_table_name} {sql}", params)
+                rows = [Row(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+            yield from rows
+            if len(rows) < PAGE:
+                return
+            last = rows[-1]
+
+    def count(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT count(*) FROM {self.events_table_name}")
+            return int(c.fetchone()[0])
+
+
+def _sqlite_failure(exc: sqlite3.Error, label: str) -> Exception:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(
+            f"the store {label} is busy: another import or run held it for more than "
+            f"{BUSY_WAIT} s; nothing written, try again"
+        )
+    if "full" in text:
+        return StoreUnavailable(f"the disk holding the store {label} is full; nothing written")
+    if "readonly" in text or "read-only" in text:
+        return BadInput("--store", label, "the store is read-only here; nothing written")
+    return BadInput("--store", label, f"the store cannot be written ({text})")
+
+
+class PostgresEventRecorder(PostgresApplicationRecorder):
+    """The PostgreSQL store: the library's table, plus a metadata table for its identity."""
+
+    read_only = False
+    keyed_ids = False  # for a new store: keyed member stream ids
+    label = ""
+
+    @property
+    def meta_table(self) -> str:
+        return f'"{self.datastore.schema}"."{self.events_table_name}_meta"'
+
+    @property
+    def qualified(self) -> str:
+        return f'"{self.datastore.schema}"."{self.events_table_name}"'
+
+    # -- identity --------------------------------------------------------------------
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT to_regclass(%s) AS t, to_regclass(%s) AS m", (self.qualified, self.meta_table)
+            )
+            found = curs.fetchone()
+        existed = found["t"] is not None  # type: ignore[index]
+        if existed and found["m"] is not None:  # type: ignore[index]
+            # An existing store: no DDL, which would wait behind an import's table lock.
+            self.datastore.register_type_adapters()
+            return
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(f"CREATE TABLE IF NOT EXISTS {self.meta_table} (key text PRIMARY KEY, value text)")
+            curs.execute(
+                f"INSERT INTO {self.meta_table} VALUES ('application', 'zorgkas'), ('schema', %s), "
+                "('stream_ids', %s) ON CONFLICT (key) DO "
+                + ("NOTHING" if existed else "UPDATE SET value = EXCLUDED.value"),
+                ("1" if existed else str(SCHEMA), "keyed" if self.keyed_ids and not existed else "insz"),
+            )
+
+    def meta(self) -> dict[str, str]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT to_regclass(%s) AS t", (self.meta_table,))
+            if curs.fetchone()["t"] is None:  # type: ignore[index]
+                return {}
+            curs.execute(f"SELECT key, value FROM {self.meta_table}")
+            return {r["key"]: r["value"] for r in curs.fetchall()}
+
+    def schema(self) -> int:
+        return int(self.meta().get("schema", "1"))
+
+    def has_keyed_ids(self) -> bool:
+        return self.meta().get("stream_ids") == "keyed"
+
+    def set_schema(self, version: int) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(f"UPDATE {self.meta_table} SET value=%s WHERE key='schema'", (str(version),))
+
+    # -- writing ---------------------------------------------------------------------
+    def _lock_table(self, curs: Any) -> None:
+        """The library's EXCLUSIVE table lock (insert order = commit order), taken with a
+        short first try, then a word on stderr and at most ``BUSY_WAIT`` seconds."""
+        import psycopg
+
+        lock = f"LOCK TABLE {self.qualified} IN EXCLUSIVE MODE"
+        curs.execute("SAVEPOINT zorgkas_lock")
+        curs.execute(f"SET LOCAL lock_timeout = '{int(_FIRST_TRY * 1000)}ms'")
+        try:
+            curs.execute(lock)
+        except psycopg.errors.LockNotAvailable:
+            curs.execute("ROLLBACK TO SAVEPOINT zorgkas_lock")
+            _waiting("another import or run is writing")
+            curs.execute(f"SET LOCAL lock_timeout = '{BUSY_WAIT}s'")
+            try:
+                curs.execute(lock)
+            except psycopg.errors.LockNotAvailable:
+                raise StoreUnavailable(
+                    f"the store {self.label} is busy: another import or run held it for more "
+                    f"than {BUSY_WAIT} s; nothing written, try again"
+                ) from None
+        curs.execute(f"SET LOCAL lock_timeout = '{self.datastore.lock_timeout}s'")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        if self.read_only:
+            raise BadInput("--store", self.label, "the store is read-only here; nothing written")
+        import psycopg
+
+        try:
+            with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                yield curs
+        except psycopg.errors.DiskFull:
+            raise StoreUnavailable(f"the disk of the store {self.label} is full; nothing written") from None
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The library's insert, without its pipeline, so the lock wait can be reported."""
+        if not stored_events:
+            return []
+        with self._writing() as curs:
+            super(PostgresApplicationRecorder, self)._insert_stored_events(curs, stored_events)
+            return self._fetch_ids_after_insert_events(curs, stored_events)
+
+    def rewrite(self, rows: Iterator[tuple[UUID, int, bytes]]) -> int:
+        n = 0
+        with self._writing() as curs:
+            sql = f"UPDATE {self.qualified} SET state=%s WHERE originator_id=%s AND originator_version=%s"
+            for oid, version, state in rows:
+                curs.execute(sql, (state, oid, version))
+                n += 1
+            curs.execute(f"UPDATE {self.meta_table} SET value=%s WHERE key='schema'", (str(SCHEMA),))
+        return n
+
+    def import_rows(self, job: ImportJob) -> None:
+        import psycopg
+
+        qualified = self.qualified
+        with self._writing() as cur:
+
+            def existing(oid: UUID) -> list[tuple[int, bytes]]:
+                sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
+                cur.execute(sql, (oid,))
+                return [(r["originator_version"], bytes(r["state"])) for r in cur.fetchall()]
+
+            cur.execute(f"SELECT 1 FROM {qualified} LIMIT 1")
+            empty = cur.fetchone() is None
+            cur.execute("CREATE TEMP TABLE import_ids (id uuid PRIMARY KEY) ON COMMIT DROP")
+            for chunk in job.start(None if empty else existing):
+                ids = [UUID(bytes=i) for i in (*job.stored_ids, *(r.event_id for r in chunk))]
+                job.stored_ids.clear()
+                cur.execute("SAVEPOINT ids")
+                try:
+                    with cur.copy("COPY import_ids (id) FROM STDIN") as copy:
+                        for i in ids:
+                            copy.write_row((i,))
+                except psycopg.errors.UniqueViolation:
+                    cur.execute("ROLLBACK TO SAVEPOINT ids")
+
+                    def known(i: bytes) -> bool:
+                        cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (UUID(bytes=i),))
+                        return cur.fetchone() is not None
+
+                    raise job.duplicate(chunk, known) from None
+                with cur.copy(
+                    f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
+                ) as copy:
+                    for r in chunk:
+                        copy.write_row((r.oid, r.version, r.topic, r.state))
+
+    # -- reading ---------------------------------------------------------------------
+    def rows(
+        self, order: Order, part: tuple[int, int] | None = None, upto: int | None = None
+    ) -> Iterator[Row]:
+        columns = "notification_id, originator_id, originator_version, topic, state"
+        last: Row | None = None
+        while True:
+            sql, params = _page(order, part, upto, last, "%s", "notification_id", lambda u: u)
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT {columns} FROM {self.qualified} {sql}", params)
+                rows = [
+                    Row(
+                        r["notification_id"],
+                        r["originator_id"],
+                        r["originator_version"],
+                        r["topic"],
+                        bytes(r["state"]),
+                    )
+                    for r in curs.fetchall()
+                ]
+            yield from rows
+            if len(rows) < PAGE:
+                return
+            last = rows[-1]
+
+    def count(self) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(f"SELECT count(*) AS n FROM {self.qualified}")
+            return int(curs.fetchone()["n"])  # type: ignore[index]
