@@ -592,3 +592,7 @@ def data_dictionary_markdown() -> str:
         lines.append(f"- `{name}`: {doc}")
     lines.append("<!-- data-dictionary:end -->")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m projections.report_schema > the data dictionary section
+    print(data_dictionary_markdown())

@@ -259,6 +259,10 @@ def _load(ledger: Ledger, inszs: Iterable[str]) -> Iterator[Member]:
         yield ledger.load(insz)
 
 
+def _article(mode: str) -> str:
+    return f"an {mode}" if mode == "extract" else f"a {mode}"
+
+
 def export_report(
     ledger: Ledger,
     target_url: str,
@@ -284,8 +288,8 @@ def export_report(
             )
         if stored is not None and stored.mode != run.mode and not rebuild:
             raise BadInput(
-                "--to", target.label, f"is a {stored.mode} reporting database; write the {run.mode} to "
-                "another file (or add --rebuild to replace it)",
+                "--to", target.label, f"is {_article(stored.mode)} reporting database; give another file for "
+                f"{'the nightly database' if nightly else 'an extract'} (or add --rebuild to replace it)",
             )  # fmt: skip
         full = rebuild or stored is None or stored.settings != run.settings
         if nightly and stored is not None and as_of < stored.as_of:
