@@ -11,9 +11,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import sleep as _sleep
 from typing import Any
 
 import pytest
@@ -24,7 +24,6 @@ from projections.datasette import QUERIES, charts, metadata
 from projections.report_rows import member_rows, next_change
 from projections.report_schema import (
     CHANGES_ON,
-    SUMMARIES,
     SUMMARY_TABLES,
     TABLES,
     VIEWS,
@@ -113,12 +112,15 @@ def test_a_switch_taking_effect_reaches_the_nightly_database_without_a_rebuild(
     assert "(0 with new events, 2 by date)" in out  # 1 January: a new premium year for both
     sqlite_clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-02")
     assert _tables(nightly) == _tables(rebuilt)
-    assert sqlite3.connect(nightly).execute("SELECT count(*) FROM members WHERE fund = 'VZK'").fetchone() == (1,)
+    assert sqlite3.connect(nightly).execute("SELECT count(*) FROM members WHERE fund = 'VZK'").fetchone() == (
+        1,
+    )
 
 
 def test_next_change_is_never_late_on_a_generated_population() -> None:
-    """A member's rows do not change before their ``_changes_on`` date (checked on every
-    tenth day over 18 months for 150 generated members, and on the eve of the date)."""
+    """A member's rows do not change before their ``_changes_on`` date while no event is
+    recorded (checked every tenth day over 18 months for 150 generated members, and on the
+    eve of the date)."""
     from bench.population import member_events
 
     rng = random.Random(11)
@@ -130,13 +132,14 @@ def test_next_change_is_never_late_on_a_generated_population() -> None:
         member = Member(insz, list(member_events(rng, insz, born, 2019, 5)))
         day = start
         while day < date(2024, 9, 1):
-            rows, status = member_rows(member, day, b"k", False)
+            known = datetime.combine(day, time.max)  # no event recorded after ``day``
+            rows, status = member_rows(member, day, b"k", False, known)
             if status is None:
                 break
             nxt = next_change(status)
             probes = {nxt - timedelta(days=1), *(day + timedelta(days=k) for k in range(10, 400, 10))}
             for probe in sorted(p for p in probes if day < p < nxt):
-                assert member_rows(member, probe, b"k", False)[0] == rows, (insz, day, probe, nxt)
+                assert member_rows(member, probe, b"k", False, known)[0] == rows, (insz, day, probe, nxt)
                 checked += 1
             day = nxt
     assert checked > 1000
@@ -158,11 +161,15 @@ def test_known_on_gives_what_the_fund_knew_then(sqlite_clerk: Clerk, tmp_path: P
     sqlite_clerk.now = "2024-03-01T10:00:00"
     sqlite_clerk("pay", A, "--amount", "200", "--on", "2023-01-15")
     then, now = _path(tmp_path, "then.sqlite"), _path(tmp_path, "now.sqlite")
-    out = sqlite_clerk("report", "--to", then, "--as-of", "2024-06-01", "--known-on", "2024-02-01T00:00:00").output
+    out = sqlite_clerk(
+        "report", "--to", then, "--as-of", "2024-06-01", "--known-on", "2024-02-01T00:00:00"
+    ).output
     assert "as known on 2024-02-01T00:00:00" in out
     sqlite_clerk("report", "--to", now, "--as-of", "2024-06-01")
     owed = "SELECT total_cents FROM members"
-    assert sqlite3.connect(then).execute(owed).fetchone()[0] > sqlite3.connect(now).execute(owed).fetchone()[0]
+    assert (
+        sqlite3.connect(then).execute(owed).fetchone()[0] > sqlite3.connect(now).execute(owed).fetchone()[0]
+    )
     assert sqlite3.connect(then).execute("SELECT count(*) FROM payments").fetchone() == (1,)
 
 
@@ -222,11 +229,17 @@ def test_a_parallel_rebuild_equals_an_in_process_one(
     monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "3")
     assert "rebuilt: 2 members" in clerk("report", "--to", two).output
     assert _tables(one) == _tables(two)
-    assert sorted(os.listdir(tmp_path)) == sorted(["one.sqlite", "two.sqlite", *_store_files(clerk, tmp_path)])
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["one.sqlite", "two.sqlite", *_store_files(clerk, tmp_path)]
+    )
 
 
 def _store_files(clerk: Clerk, tmp_path: Path) -> list[str]:
-    return [n for n in os.listdir(tmp_path) if n.startswith("zorgkas.sqlite")] if "://" not in clerk.store else []
+    return (
+        [n for n in os.listdir(tmp_path) if n.startswith("zorgkas.sqlite")]
+        if "://" not in clerk.store
+        else []
+    )
 
 
 # -- summaries equal their rows ----------------------------------------------------------------
@@ -247,7 +260,9 @@ def test_summary_tables_equal_their_rows_after_incremental_runs(sqlite_clerk: Cl
     sqlite_clerk("report", "--to", target, today="2024-02-03")
     conn = sqlite3.connect(target)
     for summary, sql in SUMMARY_CHECKS.items():
-        cols = [c.name for c in next(t for t in SUMMARY_TABLES if t.name == summary).columns if c.kind != "json"]
+        cols = [
+            c.name for c in next(t for t in SUMMARY_TABLES if t.name == summary).columns if c.kind != "json"
+        ]
         kept = conn.execute(f"SELECT {', '.join(cols)} FROM {summary}").fetchall()
         assert sorted(kept) == sorted(conn.execute(sql).fetchall()), summary
 
@@ -311,7 +326,9 @@ def test_an_older_reporting_database_is_rebuilt_with_a_message(sqlite_clerk: Cle
 
 
 @pytest.mark.parametrize("kind", ["event store", "garbage", "other database"])
-def test_report_refuses_anything_but_a_reporting_database(sqlite_clerk: Clerk, tmp_path: Path, kind: str) -> None:
+def test_report_refuses_anything_but_a_reporting_database(
+    sqlite_clerk: Clerk, tmp_path: Path, kind: str
+) -> None:
     _history(sqlite_clerk)
     target = {"event store": sqlite_clerk.store, "garbage": _path(tmp_path, "notes.sqlite"),
               "other database": _path(tmp_path, "crm.sqlite")}[kind]  # fmt: skip
@@ -352,7 +369,9 @@ def test_each_canned_query_and_chart_reads_an_index_or_a_summary(
     assert any(" USING " in step or "summary_" in step for step in plan), plan
 
 
-def test_the_reporting_database_opens_in_datasette_with_its_dashboard(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+def test_the_reporting_database_opens_in_datasette_with_its_dashboard(
+    sqlite_clerk: Clerk, tmp_path: Path
+) -> None:
     from datasette.app import Datasette
 
     target = _path(tmp_path, "reporting.sqlite")
@@ -406,7 +425,11 @@ def test_postgresql_and_sqlite_reports_agree(postgres_url: str, tmp_path: Path) 
         types = dict(pg.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = 'zorgkas_reporting' AND table_name = 'members'").fetchall())  # fmt: skip
-        assert (types["eligible_from"], types["eligible"], types["born_year"]) == ("date", "boolean", "integer")
+        assert (types["eligible_from"], types["eligible"], types["born_year"]) == (
+            "date",
+            "boolean",
+            "integer",
+        )
         assert types["total_cents"] == "bigint" and types["unpaid_years"] == "jsonb"
         comment = pg.execute("SELECT col_description('zorgkas_reporting.members'::regclass, 1)").fetchone()[0]
         assert comment.startswith("Pseudonym of the INSZ")
@@ -455,7 +478,9 @@ def test_serve_report_refuses_what_is_not_a_reporting_database(
     assert "is not a zorgkas reporting database" in out
 
 
-def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(
+    sqlite_clerk: Clerk, tmp_path: Path
+) -> None:
     """No orphan: the PID that was ``zorgkas serve-report`` is Datasette itself."""
     import urllib.request
 
@@ -476,7 +501,7 @@ def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(sqlite
                     body = r.read().decode()
                 break
             except OSError:
-                time.sleep(0.1)
+                _sleep(0.1)
         assert '"members"' in body or "rows" in body
         assert "datasette" in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
     finally:
@@ -519,20 +544,23 @@ def test_a_killed_parallel_rebuild_leaves_no_process_and_the_next_run_is_whole(
     sqlite_clerk("import", str(events))
     target = _path(tmp_path, "reporting.sqlite")
     marker = f"zorgkas-kill-test-{os.getpid()}"
-    env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store, ZORGKAS_REPORT_WORKERS="2", ZORGKAS_TODAY="2024-06-01",
-               ZORGKAS_CLERK="t", ZORGKAS_KILL_MARKER=marker)  # fmt: skip
-    for delay in (0.6, 1.2):
-        proc = subprocess.Popen([sys.executable, "-m", "commands.cli", "report", "--to", target, "--rebuild"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(delay)
+    env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store, ZORGKAS_REPORT_WORKERS="2",
+               ZORGKAS_TODAY="2024-06-01", ZORGKAS_CLERK="t", ZORGKAS_KILL_MARKER=marker)  # fmt: skip
+    seen_workers = []
+    for delay in (0.8, 1.5, 2.5):
+        command = [sys.executable, "-m", "commands.cli", "report", "--to", target, "--rebuild"]
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _sleep(delay)
         workers = [p for p in _processes_mentioning(marker) if p != proc.pid]
+        seen_workers += workers
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for _ in range(50):
             if not _processes_mentioning(marker):
                 break
-            time.sleep(0.1)
+            _sleep(0.1)
         assert _processes_mentioning(marker) == [], (delay, workers)
+    assert seen_workers, "no worker was running when the run was killed: the test proved nothing"
     run = subprocess.run([sys.executable, "-m", "commands.cli", "report", "--to", target], cwd=ROOT, env=env,
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 0, run.stderr
