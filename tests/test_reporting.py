@@ -549,7 +549,8 @@ def test_a_killed_parallel_rebuild_leaves_no_process_and_the_next_run_is_whole(
     seen_workers = []
     for delay in (0.8, 1.5, 2.5):
         command = [sys.executable, "-m", "commands.cli", "report", "--to", target, "--rebuild"]
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)  # type: ignore[call-overload]
         _sleep(delay)
         workers = [p for p in _processes_mentioning(marker) if p != proc.pid]
         seen_workers += workers
