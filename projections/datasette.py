@@ -81,8 +81,13 @@ def _by_fund(measure: str, title: str, source: str) -> dict[str, Any]:
     }
 
 
+# SVG rather than canvas: marks are elements a screen reader, a test or "save as" can see.
+_EMBED = {"embedOptions": {"renderer": "svg", "actions": {"export": True, "source": False, "editor": False}}}
+
+
 def _chart(title: str, db: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"title": title, "db": db, "library": "vega-lite", **spec}
+    display = {**spec["display"], "usermeta": _EMBED}
+    return {"title": title, "db": db, "library": "vega-lite", **spec, "display": display}
 
 
 def charts(db: str) -> dict[str, dict[str, Any]]:
