@@ -460,7 +460,8 @@ def test_serve_report_becomes_datasette_with_host_port_and_settings(
     args = seen["args"]
     assert args[1:5] == ["-m", "datasette", "serve", target]
     assert args[args.index("--host") + 1] == "0.0.0.0" and args[args.index("--port") + 1] == "8123"
-    assert args[args.index("--setting") + 1 :][:2] == ["sql_time_limit_ms", "2000"]
+    settings = {args[n + 1]: args[n + 2] for n, arg in enumerate(args) if arg == "--setting"}
+    assert settings == {"sql_time_limit_ms": "2000", "suggest_facets": "off"}
     assert "zorgkas" in seen["metadata"]["plugins"]["datasette-dashboards"]
     assert set(os.listdir(tmp_path)) == before
 
