@@ -157,8 +157,7 @@ TABLES: tuple[Table, ...] = (
             C("unpaid_cents", "cents", "What is still unpaid of the listed premiums.", eur=True),
             C("open", "bool", "A listed premium is still unpaid."),
         ),
-        primary_key=("member", "year"),
-        indexes=(("year", "fund"), ("open", "year")),
+        indexes=(("member",), ("year", "fund"), ("open", "year")),
     ),
     Table(
         "fines",
@@ -484,10 +483,11 @@ def _expr(sql: str, d: Dialect) -> str:
 def create_statements(d: Dialect) -> list[str]:
     """Drop everything of ours and create the schema (tables, indexes, views)."""
     q = d.qualify
-    out = [f"DROP VIEW IF EXISTS {q(v)}" for v in VIEWS]
+    cascade = " CASCADE" if d.name == "postgresql" else ""  # an older schema's dependants go too
+    out = [f"DROP VIEW IF EXISTS {q(v)}{cascade}" for v in VIEWS]
     for t in [*TABLES, *SUMMARY_TABLES][::-1]:
-        out.append(f"DROP TABLE IF EXISTS {q(t.name)}")
-    out += [f"DROP TABLE IF EXISTS {q(n)}" for n in (*INTERNAL, "premiums")]
+        out.append(f"DROP TABLE IF EXISTS {q(t.name)}{cascade}")
+    out += [f"DROP TABLE IF EXISTS {q(n)}{cascade}" for n in (*INTERNAL, "premiums")]
     for t in [*TABLES, *SUMMARY_TABLES]:
         cols = [s for c in t.columns for s in d.col_sql(c)]
         if t.primary_key:

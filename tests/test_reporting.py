@@ -573,3 +573,75 @@ def test_a_killed_parallel_rebuild_leaves_no_process_and_the_next_run_is_whole(
     assert _tables(target) == _tables(rebuilt)
     leftovers = {n for n in os.listdir(tmp_path) if "report-parts" in n or n.endswith("-journal")}
     assert leftovers == set()
+
+
+def test_a_killed_worker_fails_the_run_cleanly(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+    """Any worker killed: the run stops (exit 3) with the previous database whole, no part
+    file and no process left, and the next run completes."""
+    from tests.test_reporting_browser import generated_store
+
+    generated_store(sqlite_clerk, tmp_path, 400)
+    target = _path(tmp_path, "reporting.sqlite")
+    sqlite_clerk("report", "--to", target, today="2024-06-01")
+    before = _tables(target)
+    marker = f"zorgkas-worker-kill-{os.getpid()}"
+    env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store, ZORGKAS_REPORT_WORKERS="2",
+               ZORGKAS_TODAY="2024-06-01", ZORGKAS_CLERK="t", ZORGKAS_KILL_MARKER=marker)  # fmt: skip
+    command = [sys.executable, "-m", "commands.cli", "report", "--to", target, "--rebuild"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    for _ in range(100):
+        workers = [p for p in _processes_mentioning(marker) if p != proc.pid]
+        if workers:
+            break
+        _sleep(0.05)
+    assert workers, "no worker started"
+    os.kill(workers[-1], signal.SIGKILL)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3 and "report worker" in err, err
+    assert _processes_mentioning(marker) == []
+    assert _tables(target) == before
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["reporting.sqlite", "events.jsonl", *_store_files(sqlite_clerk, tmp_path)]
+    )
+
+
+def _figures(target: str) -> dict[str, list[float]]:
+    """Row count and the sum of every number column of each table and view, either dialect."""
+    conn = sqlite3.connect(":memory:")
+    from projections.report_schema import SQLITE, create_statements
+
+    for statement in create_statements(SQLITE):
+        conn.execute(statement)
+    sqls = {}
+    for table in ALL:
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_xinfo({table})")]
+        sums = [
+            f"SUM({c})" for c in cols if c.endswith(("_cents", "_eur")) or c in ("year", "claims", "members")
+        ]
+        sqls[table] = f"SELECT count(*) {''.join(', ' + s for s in sums)} FROM {table}"
+    if target.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(target) as pg:
+            pg.execute("SET search_path TO zorgkas_reporting")
+            return {t: [float(v or 0) for v in pg.execute(sql).fetchone()] for t, sql in sqls.items()}
+    lite = sqlite3.connect(target)
+    return {t: [float(v or 0) for v in lite.execute(sql).fetchone()] for t, sql in sqls.items()}
+
+
+def test_the_nightly_database_on_postgresql_follows_the_calendar_like_sqlite(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    clerk = Clerk(postgres_url)
+    _history(clerk)
+    _more(clerk)
+    clerk("report", "--to", postgres_url, today="2023-12-30")
+    out = clerk("report", "--to", postgres_url, today="2023-12-31").output
+    assert "updated: 0 members" in out
+    assert (
+        "(0 with new events, 2 by date)" in clerk("report", "--to", postgres_url, today="2024-01-02").output
+    )
+    rebuilt = _path(tmp_path, "rebuilt.sqlite")
+    clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-02")
+    assert _figures(postgres_url) == _figures(rebuilt)
