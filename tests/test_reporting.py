@@ -24,6 +24,7 @@ from projections.datasette import QUERIES, charts, metadata
 from projections.report_rows import member_rows, next_change
 from projections.report_schema import (
     CHANGES_ON,
+    SUMMARIES,
     SUMMARY_TABLES,
     TABLES,
     VIEWS,
@@ -645,3 +646,63 @@ def test_the_nightly_database_on_postgresql_follows_the_calendar_like_sqlite(
     rebuilt = _path(tmp_path, "rebuilt.sqlite")
     clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-02")
     assert _figures(postgres_url) == _figures(rebuilt)
+
+
+# -- invariant: summaries kept by increments equal summaries computed afresh ------------------
+def _random_rows(draw: Any, mk: str) -> dict[str, list[tuple[Any, ...]]]:
+    from hypothesis import strategies as st
+
+    from projections.report_schema import BY_NAME
+
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in BY_NAME}
+    fund = draw(st.sampled_from(["CM", "NZV", "VZK", None]))
+    eligible = draw(st.sampled_from([None, date(2021, 5, 1), date(2024, 1, 1)]))
+    rows["members"].append((mk, None, 1980, "flanders", "resident", "CM", "compulsory", fund is not None,
+                            fund, "compulsory", None, None, eligible is not None, eligible, None, 0, 0, 0, 0,
+                            "[]", "[]", None, None))  # fmt: skip
+    for year in draw(st.sets(st.integers(2019, 2024), max_size=4)):
+        amount, paid = draw(st.integers(0, 10000)), draw(st.integers(0, 10000))
+        paid = min(paid, amount)
+        status = "paid" if paid == amount else "incomplete" if paid else "unpaid"
+        rows["claims"].append((mk, year, fund, amount, paid, amount - paid, status, False, None,
+                               date(year, 1, 1), date(year, 4, 30), None, "s", True, 0))  # fmt: skip
+    for year in draw(st.sets(st.integers(2019, 2024), max_size=2)):
+        status = draw(st.sampled_from(["open", "paid", "annulled"]))
+        rows["fines"].append((mk, year, fund, date(year, 10, 20), 25000, 0, "[]", status, None))
+        rows["letters"].append((mk, year, fund, date(year, 8, 20), "[]", 100, "[]", 50, status == "open"))
+    for day in draw(st.lists(st.dates(date(2019, 1, 1), date(2024, 12, 31)), max_size=3)):
+        rows["payments"].append((mk, day, draw(st.integers(1, 9000)), "transfer", None, None, None,
+                                 draw(st.booleans()), None, None))  # fmt: skip
+    return rows
+
+
+def test_summaries_kept_by_increments_equal_summaries_computed_afresh(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from projections.report_targets import SqliteTarget
+
+    counter = iter(range(10**6))
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.data())
+    def check(data: Any) -> None:
+        path = str(tmp_path / f"h{next(counter)}.sqlite")
+        target = SqliteTarget(path)
+        target.reset()
+        members = [f"m{n}" for n in range(data.draw(st.integers(1, 5)))]
+        for _round in range(data.draw(st.integers(1, 4))):
+            batch = data.draw(st.lists(st.sampled_from(members), min_size=1, unique=True))
+            rows: dict[str, list[tuple[Any, ...]]] = {}
+            for mk in batch:
+                for name, table_rows in _random_rows(data.draw, mk).items():
+                    rows.setdefault(name, []).extend(table_rows)
+            target.replace_members(batch, rows, [])
+        kept = {s.name: sorted(target.execute(f"SELECT * FROM {s.name}").fetchall()) for s in SUMMARIES}
+        target.rebuild_summaries()
+        fresh = {s.name: sorted(target.execute(f"SELECT * FROM {s.name}").fetchall()) for s in SUMMARIES}
+        target.rollback()
+        target.close()
+        assert kept == fresh
+
+    check()
