@@ -24,6 +24,7 @@ from projections.report_schema import (
     SUMMARY_TABLES,
     TABLES,
     VIEWS,
+    view_columns,
 )
 from projections.report_targets import classify_sqlite
 
@@ -156,8 +157,8 @@ def metadata(db_name: str = "reporting") -> dict[str, Any]:
     tables: dict[str, Any] = {}
     for t in [*TABLES, *SUMMARY_TABLES]:
         tables[t.name] = {"title": t.name.replace("_", " "), "description": t.doc, "columns": _columns(t)}
-    for v, (doc, _sql) in VIEWS.items():
-        tables[v] = {"title": v.replace("_", " "), "description": doc}
+    for v, columns in view_columns().items():
+        tables[v] = {"title": v.replace("_", " "), "description": VIEWS[v][0], "columns": columns}
     for name, doc in INTERNAL.items():
         tables[name] = {"description": doc, "hidden": True}
     dashboard = {

@@ -412,6 +412,27 @@ VIEWS: dict[str, tuple[str, str]] = {
     ),
 }
 
+
+def view_columns() -> dict[str, dict[str, str]]:
+    """Each view's columns with their meaning, taken from the summary columns they show."""
+    import sqlite3
+
+    docs: dict[str, str] = {}
+    for t in SUMMARY_TABLES:
+        for c in t.columns:
+            docs.setdefault(c.name, c.doc)
+            if c.eur:
+                docs.setdefault(c.name.removesuffix("_cents") + "_eur", c.doc + " In euro.")
+    docs.update(year="Year (premium year, or year of the letter or of eligibility).", fund="Care fund.")
+    conn = sqlite3.connect(":memory:")
+    try:
+        for statement in create_statements(SQLITE):
+            conn.execute(statement)
+        return {v: {r[1]: docs[r[1]] for r in conn.execute(f"PRAGMA table_info({v})")} for v in VIEWS}
+    finally:
+        conn.close()
+
+
 # Internal tables, hidden from analysts.
 POSITION = "_position"
 CHANGES_ON = "_changes_on"
@@ -584,9 +605,10 @@ def data_dictionary_markdown() -> str:
             if c.eur:
                 eur = c.name.removesuffix("_cents") + "_eur"
                 lines.append(f"| `{eur}` | decimal (euro, generated) | The same in euro. |")
-    lines += ["", "### Views", ""]
-    for v, (doc, _sql) in VIEWS.items():
-        lines.append(f"- `{v}`: {doc}")
+    lines += ["", "### Views (read only summary tables)"]
+    for v, columns in view_columns().items():
+        lines += ["", f"#### `{v}`", "", VIEWS[v][0], "", "| column | meaning |", "|---|---|"]
+        lines += [f"| `{name}` | {doc} |" for name, doc in columns.items()]
     lines += ["", "### Internal tables (hidden in Datasette)", ""]
     for name, doc in INTERNAL.items():
         lines.append(f"- `{name}`: {doc}")

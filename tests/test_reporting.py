@@ -298,8 +298,6 @@ def test_every_table_and_column_is_described_and_internal_tables_are_hidden() ->
             assert meta[name]["hidden"] is True
             continue
         assert meta[name]["description"]
-        if name in VIEWS:
-            continue
         columns = [r[1] for r in conn.execute(f"PRAGMA table_xinfo({name})")]
         assert set(columns) == set(meta[name]["columns"]), name
 
