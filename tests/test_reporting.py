@@ -704,3 +704,19 @@ def test_summaries_kept_by_increments_equal_summaries_computed_afresh(tmp_path: 
         assert kept == fresh
 
     check()
+
+
+@pytest.mark.parametrize("share", [0.0, 100.0], ids=["streamed", "loaded-one-by-one"])
+def test_members_streamed_or_loaded_one_by_one_give_the_same_update(
+    sqlite_clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    monkeypatch.setattr(reporting, "STREAM_FROM_SHARE", share)
+    nightly, rebuilt = _path(tmp_path, "nightly.sqlite"), _path(tmp_path, "rebuilt.sqlite")
+    _history(sqlite_clerk)
+    sqlite_clerk("report", "--to", nightly, today="2023-12-30")
+    _more(sqlite_clerk)
+    out = sqlite_clerk("report", "--to", nightly, today="2023-12-31").output
+    assert "(2 with new events, 0 by date)" in out
+    sqlite_clerk("report", "--to", nightly, today="2024-01-03")
+    sqlite_clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-03")
+    assert _tables(nightly) == _tables(rebuilt)
