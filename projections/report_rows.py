@@ -143,7 +143,16 @@ def _day(iso: str | None) -> date | None:
     return date.fromisoformat(iso) if iso else None
 
 
-_DATE_FIELDS = ("on", "since", "effective", "until", "resident_since")
+# A date an event names, and when the figures change: from a start date on that day, after
+# a last day ("until": the last day of an exemption, a budget, a cancelled membership) the
+# day after.
+_DATE_FIELDS = {
+    "on": timedelta(0),
+    "since": timedelta(0),
+    "effective": timedelta(0),
+    "resident_since": timedelta(0),
+    "until": timedelta(days=1),
+}
 
 
 def next_change(status: Status) -> date:
@@ -157,10 +166,10 @@ def next_change(status: Status) -> date:
     day = history.as_of
     later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
     for e in history.events:
-        for name in _DATE_FIELDS:
+        for name, after in _DATE_FIELDS.items():
             value = getattr(e, name, None)
             if isinstance(value, date):
-                later.update((value, value + timedelta(days=1)))
+                later.add(value + after)
     for year in (day.year, day.year + 1):
         for rule_day in (parameters.budget_deduction_day, parameters.premium_due):
             later.add(rule_day(year))
@@ -169,7 +178,7 @@ def next_change(status: Status) -> date:
         later.add(status.eligibility.eligible_from)
     window = window_on(history, day)
     if window is not None:
-        later.update((window.end, window.end + timedelta(days=1)))
+        later.add(window.end + timedelta(days=1))  # open through its last day
     for start, until, *_rest in parameters.residence_periods():
         later.add(start)
         if until < date.max:
