@@ -720,3 +720,25 @@ def test_members_streamed_or_loaded_one_by_one_give_the_same_update(
     sqlite_clerk("report", "--to", nightly, today="2024-01-03")
     sqlite_clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-03")
     assert _tables(nightly) == _tables(rebuilt)
+
+
+def test_an_older_postgresql_reporting_schema_is_rebuilt_with_a_message(postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as pg:  # what schema 1 created
+        pg.execute("CREATE SCHEMA zorgkas_reporting")
+        pg.execute("CREATE TABLE zorgkas_reporting.members (member TEXT, unpaid_years TEXT)")
+        pg.execute("CREATE TABLE zorgkas_reporting.premiums (member TEXT, year INTEGER)")
+        pg.execute("SET search_path TO zorgkas_reporting")
+        pg.execute("CREATE VIEW arrears_by_fund_year AS SELECT year FROM premiums")
+        pg.execute(
+            "CREATE TABLE zorgkas_reporting._position (position BIGINT, settings TEXT, updated_at TEXT)"
+        )
+        pg.execute("INSERT INTO zorgkas_reporting._position VALUES (3, 'as_of=2024-01-01', '2024-01-01')")
+    clerk = Clerk(postgres_url)
+    _history(clerk)
+    out = clerk("report", "--to", postgres_url).output
+    assert "had schema 1 of an older zorgkas: rebuilt as schema 2" in out
+    with psycopg.connect(postgres_url) as pg:
+        assert pg.execute("SELECT schema_version FROM zorgkas_reporting._position").fetchone() == (2,)
+        assert pg.execute("SELECT to_regclass('zorgkas_reporting.premiums')").fetchone() == (None,)
