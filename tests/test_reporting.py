@@ -487,7 +487,9 @@ def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(
     target = _path(tmp_path, "reporting.sqlite")
     _history(sqlite_clerk)
     sqlite_clerk("report", "--to", target)
-    port = 18000 + os.getpid() % 1000
+    from tests.test_reporting_browser import _free_port
+
+    port = _free_port()
     env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store)
     proc = subprocess.Popen(
         [sys.executable, "-m", "commands.cli", "serve-report", target, "--port", str(port)],
