@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.options import DATE, Session, store_options
+from commands.options import DATE, DATETIME, Session, store_options
 from ledger.errors import BadInput
 from ledger.eventfile import to_line
 from ledger.store import Problem
@@ -211,59 +211,100 @@ def reseal(session: Session) -> None:
 @click.command()
 @click.option("--to", "target", required=True, metavar="FILE|URL", help="reporting.sqlite or postgresql://…")
 @click.option("--rebuild", is_flag=True, help="Drop the reporting tables and start over.")
-@click.option("--as-of", type=DATE, default=None, help="A reproducible extract as of this date.")
+@click.option(
+    "--as-of",
+    type=DATE,
+    default=None,
+    help="An extract as of this date (into its own file), not the nightly database.",
+)
+@click.option(
+    "--known-on",
+    type=DATETIME,
+    default=None,
+    help="An extract of what the fund knew at this moment (recorded time).",
+)
 @click.option("--with-insz", is_flag=True, help="Include INSZ numbers (internal use only).")
 @store_options
-def report(session: Session, target: str, rebuild: bool, as_of: object, with_insz: bool) -> None:
-    """Feed the projections into a reporting database (incremental).
+def report(
+    session: Session, target: str, rebuild: bool, as_of: object, known_on: object, with_insz: bool
+) -> None:
+    """Feed the projections into a reporting database.
+
+    Without --as-of or --known-on it keeps the nightly database: status as of today,
+    updated incrementally (only members with new events, or whose own date has come).
+    With either, it writes a reproducible extract, which never mixes with a nightly one.
 
     \b
     Example:
       zorgkas report --to reporting.sqlite
+      zorgkas report --to extract-2024.sqlite --as-of 2024-12-31
     """
     from projections.reporting import export_report
 
+    nightly = as_of is None and known_on is None
     summary = export_report(
         session.ledger,
         target,
         rebuild=rebuild,
         as_of=as_of or session.today,  # type: ignore[arg-type]
         with_insz=with_insz,
+        nightly=nightly,
+        known_on=known_on,  # type: ignore[arg-type]
     )
     click.echo(summary)
 
 
 @click.command("serve-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--port", default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--setting",
+    "settings",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A Datasette setting, e.g. --setting sql_time_limit_ms 2000 (repeatable).",
+)
 @click.option(
     "--metadata-out",
     type=click.Path(dir_okay=False),
     default=None,
     help="Only write the Datasette metadata to this file.",
 )
-def serve_report(file: str, port: int, metadata_out: str | None) -> None:
+def serve_report(
+    file: str, host: str, port: int, settings: tuple[tuple[str, str], ...], metadata_out: str | None
+) -> None:
     """Open a reporting database in Datasette, with titles, queries and a dashboard.
+
+    The command becomes Datasette (same process): stopping it stops the server, and it
+    leaves no file behind.
 
     \b
     Example:
       zorgkas report --to reporting.sqlite && zorgkas serve-report reporting.sqlite
+      zorgkas serve-report reporting.sqlite --host 0.0.0.0 --port 8080 --setting sql_time_limit_ms 2000
     """
-    import subprocess
+    import os
     import sys
-    import tempfile
 
-    from projections.datasette import metadata
+    from projections.datasette import check_reporting_file, datasette_command, metadata
 
+    check_reporting_file(file)
     meta = metadata(Path(file).stem)
     if metadata_out:
         Path(metadata_out).write_text(json.dumps(meta, indent=2))
         click.echo(f"wrote {metadata_out}")
         return
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(meta, f)
-    cmd = [sys.executable, "-m", "datasette", file, "-m", f.name, "--port", str(port)]
-    raise click.exceptions.Exit(subprocess.call(cmd))
+    # The metadata lives in an anonymous memory file the exec'd Datasette inherits: no
+    # temporary file to leave behind, whatever way the server is stopped.
+    fd = os.memfd_create("zorgkas-metadata", 0)
+    os.write(fd, json.dumps(meta).encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    cmd = datasette_command(sys.executable, file, f"/dev/fd/{fd}", host, port, settings)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvp(cmd[0], cmd)  # noqa: S606 - becomes Datasette: no orphan server
 
 
 COMMANDS = [export_events, import_events, verify, make_checkpoint, keygen, init, reseal, report, serve_report]

@@ -1,123 +1,56 @@
 """Projections into a reporting database analysts query and chart (SQLite or PostgreSQL).
 
-Tables: members (current status), affiliation_periods, premiums, letters, fines,
-budgets, fund_switches; views: arrears_by_fund_year, letters_fines_per_year,
-members_becoming_eligible. The position in the event log is stored in ``_position``
-in the same transaction as the rows: a second run reads only new events and rewrites
-only the members they touch, and a crash mid-run leaves the previous extract whole.
-A run with another ``--as-of`` (or other options) than the stored one starts over.
+Two kinds of reporting database:
+
+- **The nightly database** (``report --to FILE``, no ``--as-of``/``--known-on``): status as
+  of today, brought up to date incrementally. A run reads the events recorded since its
+  stored position and re-evaluates the members they touch, plus the members whose own
+  next calendar date (``_changes_on``, see ``report_rows.next_change``) has come — a
+  switch taking effect, a window closing, an April budget deduction, 1 January. Nothing
+  else is read or written, whatever today's date is.
+- **An extract** (``--as-of D`` and/or ``--known-on T``): the world as of D as the fund
+  knew it at T, reproducible; kept apart from the nightly database (one refuses to turn
+  into the other without ``--rebuild``).
+
+Rows, summary tables, ``_changes_on`` and the position are written in one transaction,
+so a crash leaves the previous state whole. A full rebuild of a large store runs one
+worker process per core over ranges of member ids, each into a part file in a folder
+beside the target; workers die with the run (``PR_SET_PDEATHSIG``), and the next run
+removes a folder a killed run left behind.
 
 INSZ numbers are pseudonymized with a keyed hash (HMAC-SHA256) unless ``--with-insz``;
 the key comes from ``ZORGKAS_PSEUDONYM_KEY`` or ``~/.zorgkas/pseudonym.key`` (created
-readable by its owner only) and never enters the reporting database.
+readable by its owner only) and never enters the reporting database. ``_changes_on``
+needs to find a member again in the store: it keeps the INSZ sealed with that key (XOR
+with an HMAC of the pseudonym), readable only with the key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
+import shutil
+import signal
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
 
-from ledger import events as ev
-from ledger.errors import BadInput
-from ledger.history import History
+from ledger.errors import BadInput, LedgerError
 from ledger.member import Member
-from ledger.rules import affiliation as aff
-from ledger.store import Ledger, redact
-from projections.status import Status
+from ledger.store import Ledger
+from projections.report_rows import member_rows, next_change, pseudonym
+from projections.report_schema import BY_NAME, CHANGES_ON, SCHEMA_VERSION, TABLES, VIEWS
+from projections.report_targets import Change, Rows, SqliteTarget, Target, is_postgres, open_target
 
-TABLES: dict[str, dict[str, str]] = {
-    "members": {
-        "member": "TEXT PRIMARY KEY",
-        "insz": "TEXT",
-        "born_year": "INTEGER",
-        "region": "TEXT",
-        "health_fund": "TEXT",
-        "obligation": "TEXT",
-        "affiliated": "INTEGER",
-        "fund": "TEXT",
-        "kind": "TEXT",
-        "affiliated_since": "TEXT",
-        "joined_on_time": "INTEGER",
-        "eligible": "INTEGER",
-        "eligible_from": "TEXT",
-        "premiums_cents": "BIGINT",
-        "fines_cents": "BIGINT",
-        "total_cents": "BIGINT",
-        "credit_cents": "BIGINT",
-        "unpaid_years": "TEXT",
-    },
-    "affiliation_periods": {
-        "member": "TEXT",
-        "fund": "TEXT",
-        "kind": "TEXT",
-        "start": "TEXT",
-        "end_date": "TEXT",
-        "opened_by_rule": "TEXT",
-    },
-    "premiums": {
-        "member": "TEXT",
-        "year": "INTEGER",
-        "fund": "TEXT",
-        "due_cents": "BIGINT",
-        "paid_cents": "BIGINT",
-        "status": "TEXT",
-        "reduced": "INTEGER",
-        "paid_on": "TEXT",
-        "amount_confirmed": "INTEGER",
-    },
-    "letters": {
-        "member": "TEXT",
-        "year": "INTEGER",
-        "fund": "TEXT",
-        "sent_on": "TEXT",
-        "premium_years": "TEXT",
-        "amount_cents": "BIGINT",
-    },
-    "fines": {
-        "member": "TEXT",
-        "year": "INTEGER",
-        "fund": "TEXT",
-        "imposed_on": "TEXT",
-        "amount_cents": "BIGINT",
-        "status": "TEXT",
-    },
-    "budgets": {"member": "TEXT", "kind": "TEXT", "start": "TEXT", "monthly_cents": "BIGINT"},
-    "fund_switches": {
-        "member": "TEXT",
-        "from_fund": "TEXT",
-        "to_fund": "TEXT",
-        "requested_on": "TEXT",
-        "effective": "TEXT",
-    },
-}
-
-VIEWS = {
-    "arrears_by_fund_year": """
-        SELECT p.fund, p.year, COUNT(*) AS premiums, SUM(p.due_cents) AS due_cents,
-               SUM(p.paid_cents) AS paid_cents, SUM(p.due_cents - p.paid_cents) AS arrears_cents,
-               SUM(CASE WHEN p.status <> 'paid' THEN 1 ELSE 0 END) AS unpaid_premiums,
-               COALESCE((SELECT SUM(f.amount_cents) FROM fines f
-                         WHERE f.fund = p.fund AND f.year = p.year AND f.status = 'open'), 0)
-                 AS open_fines_cents
-        FROM premiums p GROUP BY p.fund, p.year""",
-    "letters_fines_per_year": """
-        SELECT l.year, l.fund, COUNT(*) AS letters,
-               (SELECT COUNT(*) FROM fines f WHERE f.year = l.year AND f.fund = l.fund) AS fines,
-               (SELECT COALESCE(SUM(f.amount_cents), 0) FROM fines f
-                 WHERE f.year = l.year AND f.fund = l.fund AND f.status <> 'annulled') AS fines_cents
-        FROM letters l GROUP BY l.year, l.fund""",
-    "members_becoming_eligible": """
-        SELECT SUBSTR(eligible_from, 1, 4) AS year, fund, COUNT(*) AS members
-        FROM members WHERE eligible_from IS NOT NULL GROUP BY SUBSTR(eligible_from, 1, 4), fund""",
-}
-POSITION = "_position"
+__all__ = ["TABLES", "VIEWS", "export_report", "pseudonym_key"]
 
 
 def pseudonym_key() -> bytes:
@@ -133,299 +66,88 @@ def pseudonym_key() -> bytes:
     return path.read_text().strip().encode()
 
 
-def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool) -> dict[str, list[dict[str, Any]]]:
-    """Every reporting row of one member, as of ``as_of``."""
-    history = History.view(member.insz, member.events, as_of)
-    if not history.is_registered:
-        return {name: [] for name in TABLES}
-    status = Status.of(history)
-    data = status.to_json()
-    mk = hmac.new(key, member.insz.encode(), hashlib.sha256).hexdigest()[:20]
-    reg = history.registration
-    res = history.residence_on(as_of)
+def _pad(key: bytes, member: str, n: int) -> bytes:
+    return hmac.new(key, b"seal:" + member.encode(), hashlib.sha256).digest()[:n]
 
-    def fund_on(day: date) -> str | None:
-        return aff.fund_on(history, day)
 
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
-    arrears = data["arrears"]
-    rows["members"].append(
-        {
-            "member": mk,
-            "insz": member.insz if with_insz else None,
-            "born_year": reg.born.year,
-            "region": res.region,
-            "health_fund": reg.health_fund,
-            "obligation": data["obligation"],
-            "affiliated": int(data["affiliated"]),
-            "fund": data["fund"],
-            "kind": data["kind"],
-            "affiliated_since": data["affiliated_since"],
-            "joined_on_time": None if data["joined_on_time"] is None else int(data["joined_on_time"]),
-            "eligible": int(data["eligible"]),
-            "eligible_from": data["eligible_from"],
-            "premiums_cents": arrears["premiums_cents"],
-            "fines_cents": arrears["fines_cents"],
-            "total_cents": arrears["total_cents"],
-            "credit_cents": data["credit_cents"],
-            "unpaid_years": ",".join(map(str, arrears["unpaid_years"])),
-        }
-    )
-    for p in aff.periods(history):
-        rows["affiliation_periods"].append(
-            {
-                "member": mk,
-                "fund": p.fund,
-                "kind": p.kind,
-                "start": p.start.isoformat(),
-                "end_date": p.end.isoformat() if p.end else None,
-                "opened_by_rule": p.opened_by.rule,
-            }
+def seal(key: bytes, member: str, insz: str) -> str:
+    raw = insz.encode()
+    return bytes(a ^ b for a, b in zip(raw, _pad(key, member, len(raw)), strict=True)).hex()
+
+
+def unseal(key: bytes, member: str, token: str) -> str:
+    raw = bytes.fromhex(token)
+    return bytes(a ^ b for a, b in zip(raw, _pad(key, member, len(raw)), strict=True)).decode()
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one report run computes: as of when, as known when, for which kind of database."""
+
+    as_of: date
+    known_on: datetime | None
+    key: bytes
+    with_insz: bool
+    nightly: bool
+
+    @property
+    def mode(self) -> str:
+        return "nightly" if self.nightly else "extract"
+
+    @property
+    def settings(self) -> str:
+        key = hashlib.sha256(self.key).hexdigest()[:8]
+        base = f"mode={self.mode};with_insz={int(self.with_insz)};key={key}"
+        if self.nightly:
+            return base
+        known = self.known_on.isoformat() if self.known_on else ""
+        return f"{base};as_of={self.as_of.isoformat()};known_on={known}"
+
+
+class Batch:
+    """Rows of up to ``size`` members, written together."""
+
+    size = 2000
+
+    def __init__(self, target: Target, run: Run, replace: bool) -> None:
+        self.target, self.run, self.replace = target, run, replace
+        self.rows: Rows = {name: [] for name in BY_NAME}
+        self.keys: list[str] = []
+        self.changes: list[Change] = []
+        self.count = 0
+
+    def add(self, member: Member) -> None:
+        rows, status = member_rows(
+            member, self.run.as_of, self.run.key, self.run.with_insz, self.run.known_on
         )
-    for year, ya in sorted(status.account.years.items()):
-        rows["premiums"].append(
-            {
-                "member": mk,
-                "year": year,
-                "fund": fund_on(max(date(year, 1, 1), ya.due.owed_from)),
-                "due_cents": ya.due.amount_cents,
-                "paid_cents": ya.paid_cents,
-                "status": ya.status,
-                "reduced": int(ya.due.reduced),
-                "paid_on": ya.paid_on.isoformat() if ya.paid_on else None,
-                "amount_confirmed": int(ya.due.confirmed),
-            }
-        )
-    for letter in history.of(ev.RegisteredLetterSent):
-        rows["letters"].append(
-            {
-                "member": mk,
-                "year": letter.year,
-                "fund": fund_on(letter.on),
-                "sent_on": letter.on.isoformat(),
-                "premium_years": ",".join(map(str, letter.premium_years)),
-                "amount_cents": letter.amount_cents,
-            }
-        )
-    for year, fine in sorted(status.account.fines.items()):
-        rows["fines"].append(
-            {
-                "member": mk,
-                "year": year,
-                "fund": fund_on(fine.fine.on),
-                "imposed_on": fine.fine.on.isoformat(),
-                "amount_cents": fine.fine.amount_cents,
-                "status": fine.status,
-            }
-        )
-    for b in history.of(ev.BudgetGranted):
-        rows["budgets"].append(
-            {"member": mk, "kind": b.kind, "start": b.on.isoformat(), "monthly_cents": b.monthly_cents}
-        )
-    for sw in history.of(ev.FundSwitched):
-        rows["fund_switches"].append(
-            {
-                "member": mk,
-                "from_fund": sw.from_fund,
-                "to_fund": sw.to_fund,
-                "requested_on": sw.on.isoformat(),
-                "effective": sw.effective.isoformat(),
-            }
-        )
-    return rows
-
-
-class Target(Protocol):
-    def read_position(self) -> dict[str, Any] | None: ...
-    def reset(self) -> None: ...
-    def delete_members(self, keys: list[str]) -> None: ...
-    def insert(self, table: str, rows: list[tuple[Any, ...]]) -> None: ...
-    def write_position(self, position: int, settings: str) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def schema_statements(q: Callable[[str], str]) -> tuple[list[str], list[str]]:
-    """(drop and create the tables, create the views), names qualified by ``q``; the
-    same SQL for SQLite and PostgreSQL."""
-    tables = [f"DROP VIEW IF EXISTS {q(view)}" for view in VIEWS]
-    tables += [f"DROP TABLE IF EXISTS {q(table)}" for table in [*TABLES, POSITION]]
-    for table, columns in TABLES.items():
-        cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-        tables.append(f"CREATE TABLE {q(table)} ({cols})")
-        if table != "members":
-            tables.append(f"CREATE INDEX IF NOT EXISTS {table}_member ON {q(table)} (member)")
-    tables.append(f"CREATE TABLE {q(POSITION)} (position BIGINT, settings TEXT, updated_at TEXT)")
-    views = [f"CREATE VIEW {q(view)} AS {sql}" for view, sql in VIEWS.items()]
-    return tables, views
-
-
-class SqliteTarget:
-    """A reporting database file, written with sqlite-utils in one transaction."""
-
-    def __init__(self, path: str) -> None:
-        import sqlite_utils
-
-        self.db = sqlite_utils.Database(path)
-        self.conn = self.db.conn
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def read_position(self) -> dict[str, Any] | None:
-        if POSITION not in self.db.table_names():
-            return None
-        rows = list(self.db[POSITION].rows)
-        return rows[0] if rows else None
-
-    def reset(self) -> None:
-        tables, views = schema_statements(lambda name: name)
-        for statement in [*tables, *views]:
-            self.conn.execute(statement)
-
-    def delete_members(self, keys: list[str]) -> None:
-        for table in TABLES:
-            self.conn.executemany(f"DELETE FROM {table} WHERE member = ?", [(k,) for k in keys])
-
-    def insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        """Rows as tuples in the column order of ``TABLES[table]``."""
-        if rows:
-            cols = list(TABLES[table])
-            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            self.conn.executemany(sql, rows)
-
-    def write_position(self, position: int, settings: str) -> None:
-        self.conn.execute(f"DELETE FROM {POSITION}")
-        now = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
-        self.conn.execute(f"INSERT INTO {POSITION} VALUES (?, ?, ?)", (position, settings, now))
-
-    def commit(self) -> None:
-        self.conn.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class PostgresTarget:
-    """The same tables in schema ``zorgkas_reporting`` of a PostgreSQL database."""
-
-    SCHEMA = "zorgkas_reporting"
-
-    def __init__(self, url: str) -> None:
-        import psycopg
-
-        self.conn = psycopg.connect(url, autocommit=False)
-        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.SCHEMA}")
-        self.conn.execute("SELECT pg_advisory_xact_lock(4242001)")  # one report run at a time
-
-    def _q(self, name: str) -> str:
-        return f"{self.SCHEMA}.{name}"
-
-    def read_position(self) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT to_regclass(%s)", (self._q(POSITION),)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        found = self.conn.execute(f"SELECT position, settings FROM {self._q(POSITION)}").fetchone()
-        return {"position": found[0], "settings": found[1]} if found else None
-
-    def reset(self) -> None:
-        tables, views = schema_statements(self._q)
-        for statement in tables:
-            self.conn.execute(statement)
-        self.conn.execute(f"SET LOCAL search_path TO {self.SCHEMA}")  # the views name tables unqualified
-        for statement in views:
-            self.conn.execute(statement)
-
-    def delete_members(self, keys: list[str]) -> None:
-        for table in TABLES:
-            self.conn.execute(f"DELETE FROM {self._q(table)} WHERE member = ANY(%s)", (keys,))
-
-    def insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        """Rows as tuples in the column order of ``TABLES[table]``."""
-        if rows:
-            cols = list(TABLES[table])
-            with (
-                self.conn.cursor() as cur,
-                cur.copy(f"COPY {self._q(table)} ({', '.join(cols)}) FROM STDIN") as cp,
-            ):
-                for r in rows:
-                    cp.write_row(r)
-
-    def write_position(self, position: int, settings: str) -> None:
-        self.conn.execute(f"DELETE FROM {self._q(POSITION)}")
-        now = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
-        self.conn.execute(f"INSERT INTO {self._q(POSITION)} VALUES (%s, %s, %s)", (position, settings, now))
-
-    def commit(self) -> None:
-        self.conn.commit()
-
-    def rollback(self) -> None:
-        self.conn.rollback()
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def open_target(target: str) -> Target:
-    try:
-        if target.startswith(("postgresql://", "postgres://")):
-            return PostgresTarget(target)
-        folder = os.path.dirname(os.path.abspath(target))
-        if not os.path.isdir(folder):
-            raise BadInput("--to", target, "its folder does not exist")
-        return SqliteTarget(target)
-    except BadInput:
-        raise
-    except Exception as exc:
-        raise BadInput(
-            "--to", redact(target), f"cannot open the reporting database ({type(exc).__name__})"
-        ) from None
-
-
-def _changed_members(ledger: Ledger, after: int) -> tuple[set[str], int]:
-    touched: set[str] = set()
-    last = after
-    for position, event in ledger.notifications(after):
-        touched.add(event.insz)
-        last = position
-    return touched, last
-
-
-def _write_members(
-    target: Target, members: Iterable[Member], as_of: date, key: bytes, with_insz: bool, replace: bool
-) -> int:
-    count = 0
-    batch: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
-    keys: list[str] = []
-    for member in members:
-        rows = member_rows(member, as_of, key, with_insz)
+        mk = pseudonym(self.run.key, member.insz)
         for name, table_rows in rows.items():
-            batch[name].extend(table_rows)
-        keys.extend(r["member"] for r in rows["members"])
-        count += 1
-        if count % 2000 == 0:
-            _flush(target, batch, keys, replace)
-    _flush(target, batch, keys, replace)
-    return count
+            self.rows[name].extend(table_rows)
+        self.keys.append(mk)
+        if self.run.nightly and status is not None:
+            self.changes.append((mk, seal(self.run.key, mk, member.insz), next_change(status)))
+        self.count += 1
+        if len(self.keys) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.replace:
+            self.target.replace_members(self.keys, self.rows, self.changes)
+        else:
+            self.target.insert_rows(self.rows)
+            self.target.insert_changes(self.changes)
+        self.keys.clear()
 
 
-def _flush(target: Target, batch: dict[str, list[dict[str, Any]]], keys: list[str], replace: bool) -> None:
-    if replace and keys:
-        target.delete_members(keys)
-    for name, rows in batch.items():
-        cols = list(TABLES[name])
-        target.insert(name, [tuple(r[c] for c in cols) for r in rows])
-        rows.clear()
-    keys.clear()
+def write_members(target: Target, members: Iterable[Member], run: Run, *, replace: bool) -> int:
+    batch = Batch(target, run, replace)
+    for member in members:
+        batch.add(member)
+    batch.flush()
+    return batch.count
 
 
-def _load(ledger: Ledger, inszs: Iterable[str]) -> Iterator[Member]:
-    for insz in sorted(inszs):
-        yield ledger.load(insz)
-
-
+# -- parallel rebuild ------------------------------------------------------------------------
 PARALLEL_FROM_EVENTS = 200_000
 
 
@@ -442,13 +164,79 @@ def _workers(ledger: Ledger) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def _build_part(url: str, part: tuple[int, int], as_of: date, key: bytes, with_insz: bool, out: str) -> int:
+def parts_folder(target_url: str, store_url: str) -> Path:
+    """Where a rebuild's part files go: beside the target (or the store, for PostgreSQL),
+    under a fixed name, so the next run finds and removes what a killed run left."""
+    if not is_postgres(target_url):
+        t = Path(target_url).resolve()
+        return t.parent / f".{t.name}.report-parts"
+    base = Path(store_url).resolve().parent if not is_postgres(store_url) else Path(tempfile.gettempdir())
+    return base / f".zorgkas-report-parts-{hashlib.sha256(target_url.encode()).hexdigest()[:12]}"
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the worker gets SIGKILL when the report run dies, however it dies."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _rebuild_in_parallel(target: Target, store_url: str, folder: Path, workers: int, run: Run) -> int:
+    """Build ranges of members in worker processes, then copy them in the target's transaction."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for k in range(workers):
+            job = {
+                "store": store_url, "part": [k, workers], "as_of": run.as_of.isoformat(),
+                "known_on": run.known_on.isoformat() if run.known_on else None,
+                "with_insz": run.with_insz, "nightly": run.nightly,
+                "out": str(folder / f"part{k}.sqlite"), "parent": os.getpid(),
+            }  # fmt: skip
+            env = dict(os.environ, ZORGKAS_REPORT_JOB=json.dumps(job), ZORGKAS_REPORT_KEY=run.key.hex())
+            procs.append(
+                subprocess.Popen(  # noqa: S603 - our own module, no shell
+                    [sys.executable, "-m", "projections.report_worker"], env=env, preexec_fn=_die_with_parent
+                )
+            )
+        failed = [k for k, p in enumerate(procs) if p.wait() != 0]
+        if failed:
+            raise LedgerError(f"report worker {failed[0]} of {workers} failed; nothing was written")
+        count = 0
+        for k in range(workers):
+            part = sqlite3.connect(folder / f"part{k}.sqlite")
+            try:
+                count += part.execute("SELECT count(*) FROM members").fetchone()[0]
+                for table in BY_NAME:
+                    cursor = part.execute(f"SELECT {', '.join(BY_NAME[table].stored)} FROM {table}")
+                    while chunk := cursor.fetchmany(20_000):
+                        target.insert(table, chunk)
+                cursor = part.execute(f"SELECT member, token, day FROM {CHANGES_ON}")
+                while chunk := cursor.fetchmany(20_000):
+                    target.insert_changes(chunk)
+            finally:
+                part.close()
+        return count
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def build_part(store_url: str, part: tuple[int, int], run: Run, out: str) -> int:
     """One worker: the rows of one range of member ids, into its own SQLite file."""
-    ledger = Ledger(url)
-    target = SqliteTarget(out)
+    ledger = Ledger(store_url)
+    target = SqliteTarget(out, check=False)
     try:
         target.reset()
-        count = _write_members(target, ledger.members(part), as_of, key, with_insz, replace=False)
+        count = write_members(target, ledger.members(part), run, replace=False)
         target.commit()
         return count
     finally:
@@ -456,63 +244,100 @@ def _build_part(url: str, part: tuple[int, int], as_of: date, key: bytes, with_i
         ledger.close()
 
 
-def _rebuild_in_parallel(
-    target: Target, url: str, workers: int, as_of: date, key: bytes, with_insz: bool
-) -> int:
-    """Build ranges of members in worker processes, then copy them in the target's transaction."""
-    import multiprocessing
-    import tempfile
-    from concurrent.futures import ProcessPoolExecutor
-
-    with tempfile.TemporaryDirectory(prefix="zorgkas-report-") as tmp:
-        outs = [os.path.join(tmp, f"part{k}.sqlite") for k in range(workers)]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            jobs = [
-                pool.submit(_build_part, url, (k, workers), as_of, key, with_insz, outs[k])
-                for k in range(workers)
-            ]
-            count = sum(job.result() for job in jobs)
-        for out in outs:
-            part = sqlite3.connect(out)
-            try:
-                for table, columns in TABLES.items():
-                    rows = part.execute(f"SELECT {', '.join(columns)} FROM {table}")
-                    while chunk := rows.fetchmany(20_000):
-                        target.insert(table, chunk)
-            finally:
-                part.close()
-    return count
+# -- one run ----------------------------------------------------------------------------------
+def _touched(ledger: Ledger, after: int) -> tuple[set[str], int]:
+    touched: set[str] = set()
+    last = after
+    for position, event in ledger.notifications(after):
+        touched.add(event.insz)
+        last = position
+    return touched, last
 
 
-def export_report(ledger: Ledger, target_url: str, *, rebuild: bool, as_of: date, with_insz: bool) -> str:
+STREAM_FROM_SHARE = 0.2
+
+
+def _members(ledger: Ledger, target: Target, wanted: set[str]) -> Iterator[Member]:
+    """The members to re-evaluate: loaded one by one, or, when they are a large share of
+    the fund (1 January, a yearly run's claims), picked from one stream of the store."""
+    if not wanted:
+        return
+    known = target.execute("SELECT count(*) FROM members").fetchone()[0]
+    if len(wanted) < STREAM_FROM_SHARE * known:
+        for insz in sorted(wanted):
+            yield ledger.load(insz)
+        return
+    for member in ledger.members():
+        if member.insz in wanted:
+            yield member
+
+
+def _article(mode: str) -> str:
+    return f"an {mode}" if mode == "extract" else f"a {mode}"
+
+
+def export_report(
+    ledger: Ledger,
+    target_url: str,
+    *,
+    rebuild: bool,
+    as_of: date,
+    with_insz: bool,
+    nightly: bool = False,
+    known_on: datetime | None = None,
+) -> str:
     """Bring the reporting database up to the event log; returns a one-line summary."""
-    key = b"" if with_insz else pseudonym_key()
-    settings = (
-        f"as_of={as_of.isoformat()};with_insz={int(with_insz)};key={hashlib.sha256(key).hexdigest()[:8]}"
-    )
-    target = open_target(target_url)
+    run = Run(as_of, known_on, b"" if with_insz else pseudonym_key(), with_insz, nightly)
+    target = open_target(target_url, ledger.url)
+    folder = parts_folder(target_url, ledger.url)
+    shutil.rmtree(folder, ignore_errors=True)  # a killed run's leftovers
     try:
         stored = target.read_position()
-        full = rebuild or stored is None or stored["settings"] != settings
+        note = ""
+        if target.older:
+            note = (
+                f" (the reporting database had {target.older} of an older zorgkas: "
+                f"rebuilt as schema {SCHEMA_VERSION})"
+            )
+        if stored is not None and stored.mode != run.mode and not rebuild:
+            raise BadInput(
+                "--to", target.label, f"is {_article(stored.mode)} reporting database; give another file for "
+                f"{'the nightly database' if nightly else 'an extract'} (or add --rebuild to replace it)",
+            )  # fmt: skip
+        full = rebuild or stored is None or stored.settings != run.settings
+        if nightly and stored is not None and as_of < stored.as_of:
+            full = True  # the clock went back: start over rather than guess
         head = ledger.max_position()
         if full:
             target.reset()
             workers = _workers(ledger)
             if workers > 1:
-                count = _rebuild_in_parallel(target, ledger.url, workers, as_of, key, with_insz)
+                count = _rebuild_in_parallel(target, ledger.url, folder, workers, run)
             else:
-                count = _write_members(target, ledger.members(), as_of, key, with_insz, replace=False)
-            what = "rebuilt"
+                count = write_members(target, ledger.members(), run, replace=False)
+            target.rebuild_summaries()
+            summary = f"report rebuilt: {count} members"
         else:
-            touched, head = _changed_members(ledger, int(stored["position"]))
-            count = _write_members(target, _load(ledger, touched), as_of, key, with_insz, replace=True)
-            what = "updated"
-        target.write_position(head, settings)
+            assert stored is not None
+            touched, head = _touched(ledger, stored.position)
+            by_date: set[str] = set()
+            if nightly:
+                for member, token in target.due(as_of):
+                    insz = unseal(run.key, member, token)
+                    if insz not in touched:
+                        by_date.add(insz)
+            wanted = touched | by_date
+            count = write_members(target, _members(ledger, target, wanted), run, replace=True)
+            summary = (
+                f"report updated: {count} members ({len(touched)} with new events, {len(by_date)} by date)"
+            )
+        target.write_position(run.mode, head, as_of, known_on.isoformat() if known_on else None, run.settings)
         target.commit()
     except BaseException:
         target.rollback()
         raise
     finally:
         target.close()
-    return f"report {what}: {count} members as of {as_of.isoformat()}, event position {head}"
+    what = "nightly, as of" if nightly else "extract as of"
+    known = f", as known on {known_on.isoformat()}" if known_on else ""
+    return f"{summary} {what} {as_of.isoformat()}{known}, event position {head}{note}"

@@ -1,0 +1,186 @@
+"""One member's reporting rows, and the next date on which they change by the calendar alone.
+
+``member_rows`` evaluates the rule book for one member as of one date (and, for an
+extract, as known at one moment) and returns a tuple per row in the column order of
+``report_schema``. ``next_change`` is what keeps the nightly run incremental: a member's
+figures are a function of their events and of the date, and between two events they
+change only on a few dates the events and the parameters name (a switch taking effect,
+a joining window closing, a budget deduction in April, the eligibility date, the year a
+person turns 26, 1 January for a new premium year). The nightly run stores that date in
+``_changes_on`` and re-evaluates a member when it has come (tests/test_reporting.py
+checks, on a generated population, that the rows do not change before it).
+
+Premiums are the recorded claims (R-PREM-9): ``account(history).years`` holds the claimed
+years, ``unclaimed_years(history)`` the years of membership not claimed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ledger import events as ev
+from ledger import parameters
+from ledger.dates import jan1
+from ledger.history import History
+from ledger.member import Member
+from ledger.rules import affiliation as aff
+from ledger.rules import premium as prem
+from ledger.rules.joining import window_on
+from projections.report_schema import BY_NAME
+from projections.status import Status
+
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+def pseudonym(key: bytes, insz: str) -> str:
+    return hmac.new(key, insz.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _json(values: Any) -> str:
+    return json.dumps(list(values))
+
+
+def _unclaimed(history: History) -> list[int]:
+    find = getattr(prem, "unclaimed_years", None)  # the claims interface (R-PREM-9)
+    return list(find(history)) if find else []
+
+
+def _claim_fields(due: Any) -> tuple[date | None, str | None, bool, int]:
+    """(claimed on, source, confirmed, adjustments) of a claimed year.
+
+    Before claims are recorded events the schedule still answers (``due.schedule``).
+    """
+    claim = getattr(due, "claim", None)
+    schedule = getattr(due, "schedule", None)
+    source = getattr(due, "source", None) or getattr(schedule, "source", None)
+    confirmed = getattr(due, "confirmed", None)
+    if confirmed is None:
+        confirmed = getattr(schedule, "confirmed", True)
+    adjustments = len(getattr(due, "adjustments", ()) or ())
+    return (claim.on if claim is not None else None), source, bool(confirmed), adjustments
+
+
+def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
+                known_on: datetime | None = None) -> tuple[Rows, Status | None]:  # fmt: skip
+    """Every reporting row of one member as of ``as_of`` (and known on ``known_on``)."""
+    history = History.view(member.insz, member.events, as_of, known_on)
+    rows: Rows = {name: [] for name in BY_NAME}
+    if not history.is_registered:
+        return rows, None
+    status = Status.of(history)
+    acc = status.account
+    data = status.to_json()
+    mk = pseudonym(key, member.insz)
+    reg = history.registration
+    res = history.residence_on(as_of)
+    pending = aff.pending_switch(history, as_of)
+
+    def fund_on(day: date) -> str | None:
+        return aff.fund_on(history, day)
+
+    arrears = data["arrears"]
+    rows["members"].append((
+        mk, member.insz if with_insz else None, reg.born.year, res.region, res.situation,
+        reg.health_fund, data["obligation"], bool(data["affiliated"]), data["fund"], data["kind"],
+        _day(data["affiliated_since"]), data["joined_on_time"], bool(data["eligible"]),
+        _day(data["eligible_from"]), history.died_on(), arrears["premiums_cents"],
+        arrears["fines_cents"], arrears["total_cents"], data["credit_cents"],
+        _json(arrears["unpaid_years"]), _json(_unclaimed(history)),
+        pending.to_fund if pending else None, pending.effective if pending else None,
+    ))  # fmt: skip
+    for p in aff.periods(history):
+        rows["affiliation_periods"].append((mk, p.fund, p.kind, p.start, p.end, p.opened_by.rule))
+    for year, ya in sorted(acc.years.items()):
+        claimed_on, source, confirmed, adjustments = _claim_fields(ya.due)
+        rows["claims"].append((
+            mk, year, fund_on(max(jan1(year), ya.due.owed_from)), ya.due.amount_cents, ya.paid_cents,
+            ya.outstanding_cents, ya.status, bool(ya.due.reduced), claimed_on, ya.due.owed_from,
+            parameters.premium_due(year), ya.paid_on, source, confirmed, adjustments,
+        ))  # fmt: skip
+    reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
+    for pay in history.of(ev.PremiumPaid):
+        rev = reversals.get(pay.id)
+        rows["payments"].append((
+            mk, pay.on, pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None, pay.fine_year,
+            rev is not None, rev.on if rev else None, (rev.reason or None) if rev else None,
+        ))  # fmt: skip
+    for letter in history.of(ev.RegisteredLetterSent):
+        unpaid = [y for y in letter.premium_years if y in acc.years and acc.years[y].outstanding_cents > 0]
+        unpaid_cents = sum(acc.years[y].outstanding_cents for y in unpaid)
+        rows["letters"].append((
+            mk, letter.year, fund_on(letter.on), letter.on, _json(letter.premium_years),
+            letter.amount_cents, _json(unpaid), unpaid_cents, bool(unpaid),
+        ))  # fmt: skip
+    for year, fine in sorted(acc.fines.items()):
+        rows["fines"].append((
+            mk, year, fund_on(fine.fine.on), fine.fine.on, fine.fine.amount_cents, fine.paid_cents,
+            _json(fine.fine.premium_years), fine.status, fine.annulled_by,
+        ))  # fmt: skip
+    for appeal in history.of(ev.FineAppealDecided):
+        rows["appeals"].append((mk, appeal.fine_year, appeal.on, appeal.upheld))
+    for ex in history.of(ev.ExemptionGranted):
+        rows["exemptions"].append((mk, ex.reason, ex.on, ex.until, ex.evidence or None))
+    for death in history.of(ev.Died)[:1]:
+        rows["deaths"].append((mk, death.on))
+    for c in history.of(ev.Cancelled):
+        rows["cancellations"].append((mk, c.on, c.until, _json(c.unpaid_years)))
+    changes = history.of(ev.AllowanceChanged)
+    for n, change in enumerate(changes):
+        end = changes[n + 1].on - timedelta(days=1) if n + 1 < len(changes) else None
+        rows["allowance_periods"].append((mk, change.entitled, change.on, end))
+    for b in history.of(ev.BudgetGranted):
+        rows["budgets"].append((mk, b.kind, b.on, b.until, b.monthly_cents))
+    for sw in history.of(ev.FundSwitched):
+        rows["fund_switches"].append((mk, sw.from_fund, sw.to_fund, sw.on, sw.effective))
+    return rows, status
+
+
+def _day(iso: str | None) -> date | None:
+    return date.fromisoformat(iso) if iso else None
+
+
+# A date an event names, and when the figures change: from a start date on that day, after
+# a last day ("until": the last day of an exemption, a budget, a cancelled membership) the
+# day after.
+_DATE_FIELDS = {
+    "on": timedelta(0),
+    "since": timedelta(0),
+    "effective": timedelta(0),
+    "resident_since": timedelta(0),
+    "until": timedelta(days=1),
+}
+
+
+def next_change(status: Status) -> date:
+    """The first date after ``history.as_of`` on which this member's rows may change
+    without a new event: the smallest of the dates named by the events and the rules.
+
+    A date named twice costs nothing; a date missed would leave a stale row, so the list
+    errs on the side of more dates (each costs one re-evaluation of one member).
+    """
+    history = status.history
+    day = history.as_of
+    later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
+    for e in history.events:
+        for name, after in _DATE_FIELDS.items():
+            value = getattr(e, name, None)
+            if isinstance(value, date):
+                later.add(value + after)
+    for year in (day.year, day.year + 1):
+        for rule_day in (parameters.budget_deduction_day, parameters.premium_due):
+            later.add(rule_day(year))
+    later.add(jan1(history.born.year + parameters.obligation_age()))
+    if status.eligibility.eligible_from:
+        later.add(status.eligibility.eligible_from)
+    window = window_on(history, day)
+    if window is not None:
+        later.add(window.end + timedelta(days=1))  # open through its last day
+    for start, until, *_rest in parameters.residence_periods():
+        later.add(start)
+        if until < date.max:
+            later.add(until + timedelta(days=1))
+    return min(d for d in later if d > day)
