@@ -82,7 +82,7 @@ def verify(session: Session) -> None:
     type=click.IntRange(1, 64),
     metavar="N",
     default=None,
-    help="Processes for a full rebuild (default: one per core from 200,000 events; "
+    help="Processes for a full rebuild (default: one per core, at most 4, from 200,000 events; "
     "env ZORGKAS_REPORT_WORKERS).",
 )
 @store_options
