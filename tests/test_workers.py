@@ -55,6 +55,7 @@ def env(store: str) -> dict[str, str]:
         "ZORGKAS_CLERK": "an.peeters",
         "ZORGKAS_TODAY": "2026-11-23",
         "ZORGKAS_NOW": "2026-11-23T12:00:00",
+        "ZORGKAS_PSEUDONYM_KEY": "test",
     }
 
 
@@ -250,3 +251,39 @@ def test_a_bad_part_or_worker_count_is_bad_input_and_writes_nothing(
     result = runner.invoke(cli, ["--store", sqlite_url, *INVITE, *flags], env=env(sqlite_url))
     assert result.exit_code == 2, result.output
     assert head(sqlite_url) == before
+
+
+def test_a_rebuild_on_two_workers_writes_the_rows_of_one(sqlite_url: str, tmp_path: Path) -> None:
+    """``report --rebuild --workers N``: the same reporting rows, whatever N."""
+    from bench.population import generate
+
+    file = tmp_path / "fund.jsonl"
+    with file.open("wb") as f:
+        f.writelines(generate(120, 10, seed=5))
+    assert finish(zorgkas(sqlite_url, "import", str(file)))[0] == 0
+    tables = {}
+    for n in ("1", "2"):
+        target = tmp_path / f"reporting-{n}.sqlite"
+        code, out, err = finish(
+            zorgkas(
+                sqlite_url,
+                "report",
+                "--to",
+                str(target),
+                "--rebuild",
+                "--as-of",
+                "2026-11-23",
+                "--workers",
+                n,
+            )
+        )
+        assert code == 0, err
+        assert "report rebuilt: 120 members" in out
+        with sqlite3.connect(target) as conn:
+            tables[n] = {
+                table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall())
+                for table in ("members", "premiums", "letters", "fines")
+            }
+        conn.close()
+    assert tables["1"] == tables["2"]
+    assert tables["1"]["premiums"]
