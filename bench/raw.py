@@ -27,7 +27,7 @@ from collections.abc import Iterator
 EFFECTIVE = ("journal_mode", "cache_size", "synchronous")
 # The minimal account: what is claimed from a member minus what the member paid. Event
 # types not defined (yet) are skipped; a new kind of claim belongs in DEBIT.
-DEBIT = ("PremiumInvited", "PremiumClaimed", "PremiumAdjusted", "FineImposed")
+DEBIT = ("PremiumInvited", "PremiumClaimed", "FineImposed")
 CREDIT = ("PremiumPaid",)
 
 
