@@ -1,13 +1,17 @@
-"""The zorgkas benchmark: ratios against the physical baseline, measured in the same run.
+"""The zorgkas benchmark: ratios against raw baselines, measured in the same run.
 
     python -m bench.run --members 200000 --years 10
 
-It generates a deterministic population (bench/population.py), measures the raw sqlite3
-baseline on the same data, then zorgkas import, a full projection rebuild, each yearly
-run, single-member status latency at two store sizes (one ten times the other) and the
-peak memory of each stage, prints every ratio with pass/miss against its target, and
-writes bench/results/<stamp>.json and the table in docs/performance.md.
-Set ZORGKAS_TEST_POSTGRES to measure import, rebuild and a yearly run on PostgreSQL too.
+It generates a deterministic population (bench/population.py) and measures, each as a
+whole process timed from outside (bench/stage.py): the raw insert baseline (bench/raw.py,
+under the PRAGMAs the import sets), zorgkas import, the raw scan + decode + fold baseline,
+a full projection rebuild (compared by CPU seconds: one core against one core), each
+yearly run, a rebuild and the invitations with 1 and 2 workers, single-member status
+latency at two store sizes (one ten times the other), the CPU of a clerk's command with
+its costliest imports, and the peak memory of each stage. It prints every ratio with
+pass/miss against its target and writes bench/results/<stamp>.json and the table in
+docs/performance.md. Set ZORGKAS_TEST_POSTGRES to measure import, rebuild and the
+invitations (1 and 2 workers) on PostgreSQL too.
 """
 
 from __future__ import annotations
