@@ -60,7 +60,9 @@ def imported_by(store: str, *argv: str) -> set[str]:
 def test_every_command_is_registered_where_it_is_defined() -> None:
     """The lazy table names the module of every command each module defines."""
     defined = {name: module for module in command_line.MODULES for name in command_line.commands_of(module)}
-    assert defined == command_line.WHERE
+    missing = {name: module for name, module in defined.items() if command_line.WHERE.get(name) != module}
+    assert not missing, f"add these to WHERE in commands/cli.py (name: module): {missing}"
+    assert set(command_line.WHERE) <= set(defined), "WHERE names a command no module defines"
 
 
 def test_listing_the_commands_loads_them_all() -> None:
