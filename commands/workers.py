@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -89,10 +90,13 @@ def run_parts(argv: list[str], workers: int, env: dict[str, str]) -> tuple[int, 
     Each worker's errors pass through; if one fails, the others still finish, then the
     run stops with the worst exit code and says how to finish it (run it again).
     """
+    # The workers run the code this process runs, wherever it was imported from.
+    here = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "commands.cli", *argv, "--part", f"{k + 1}/{workers}"],
-            env={**os.environ, **env},
+            env={**os.environ, **env, "PYTHONPATH": path},
             stdout=subprocess.PIPE,
             text=True,
         )
