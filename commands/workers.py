@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import site
 import subprocess
 import sys
 from collections.abc import Callable
@@ -90,13 +91,16 @@ def run_parts(argv: list[str], workers: int, env: dict[str, str]) -> tuple[int, 
     Each worker's errors pass through; if one fails, the others still finish, then the
     run stops with the worst exit code and says how to finish it (run it again).
     """
-    # The workers run the code this process runs, wherever it was imported from.
+    # The workers run the code this process runs, also from a checkout (an installed
+    # package is found anyway; its folder is not put before the standard library).
     here = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
+    installed = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    extra = [] if here in installed else [here]
+    path = os.pathsep.join([*extra, *filter(None, [os.environ.get("PYTHONPATH")])])
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "commands.cli", *argv, "--part", f"{k + 1}/{workers}"],
-            env={**os.environ, **env, "PYTHONPATH": path},
+            env={**os.environ, **env, **({"PYTHONPATH": path} if path else {})},
             stdout=subprocess.PIPE,
             text=True,
         )
