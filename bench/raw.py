@@ -89,7 +89,13 @@ def scan(store: str) -> dict[str, object]:
     balance = 0
     sql = f"SELECT originator_id, topic, state FROM {table} ORDER BY originator_id, originator_version"
     for oid, topic, state in conn.execute(sql):
-        event = decoders[topic.partition("@")[0]].decode(state)
+        try:
+            event = decoders[topic.partition("@")[0]].decode(state)
+        except (KeyError, msgspec.DecodeError) as exc:
+            raise SystemExit(
+                f"raw scan: stored event {topic} of {oid} is not a plain typed event ({exc}); "
+                "a sealed or encrypted store needs its opening step added here"
+            ) from None
         count += 1
         if oid != current:
             members += 1
