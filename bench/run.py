@@ -1,13 +1,17 @@
-"""The zorgkas benchmark: ratios against the physical baseline, measured in the same run.
+"""The zorgkas benchmark: ratios against raw baselines, measured in the same run.
 
     python -m bench.run --members 200000 --years 10
 
-It generates a deterministic population (bench/population.py), measures the raw sqlite3
-baseline on the same data, then zorgkas import, a full projection rebuild, each yearly
-run, single-member status latency at two store sizes (one ten times the other) and the
-peak memory of each stage, prints every ratio with pass/miss against its target, and
-writes bench/results/<stamp>.json and the table in docs/performance.md.
-Set ZORGKAS_TEST_POSTGRES to measure import, rebuild and a yearly run on PostgreSQL too.
+It generates a deterministic population (bench/population.py) and measures, each as a
+whole process timed from outside (bench/stage.py): the raw insert baseline (bench/raw.py,
+under the PRAGMAs the import sets), zorgkas import, the raw scan + decode + fold baseline,
+a full projection rebuild (compared by CPU seconds: one core against one core), each
+yearly run, a rebuild and the invitations with 1 and 2 workers, single-member status
+latency at two store sizes (one ten times the other), the CPU of a clerk's command with
+its costliest imports, and the peak memory of each stage. It prints every ratio with
+pass/miss against its target and writes bench/results/<stamp>.json and the table in
+docs/performance.md. Set ZORGKAS_TEST_POSTGRES to measure import, rebuild and the
+invitations (1 and 2 workers) on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import argparse
 import json
 import os
 import random
+import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,16 +40,12 @@ RUNS = [
 
 
 def stage(name: str, store: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.stage", name, store, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"stage {name} failed:\n{out.stdout}\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """One stage as a whole process (``bench/stage.py``): wall, CPU and peak memory."""
+    from bench.stage import command, measure
+
+    result = measure(command(name, store, list(args)))
+    result.pop("stderr")
+    return {"stage": name, **result}
 
 
 def write_population(path: Path, members: int, years: int, seed: int) -> int:
@@ -57,6 +57,37 @@ def write_population(path: Path, members: int, years: int, seed: int) -> int:
             f.write(line)
             n += 1
     return n
+
+
+def head_of(store: str) -> int:
+    """The store's last notification position (to rewind a run for the next measurement)."""
+    from ledger.store import Ledger
+
+    ledger = Ledger(store)
+    try:
+        return ledger.max_position()
+    finally:
+        ledger.close()
+
+
+def rewind(store: str, position: int) -> None:
+    """Remove what was recorded after ``position``: the store as it was before a run,
+    so the same run can be measured again with another number of workers."""
+    from ledger.store import Ledger
+
+    ledger = Ledger(store)
+    table = ledger.recorder.events_table_name
+    ledger.close()
+    if store.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as conn:
+            conn.execute(f"DELETE FROM {table} WHERE notification_id > %s", (position,))
+        return
+    conn = sqlite3.connect(store)
+    with conn:
+        conn.execute(f"DELETE FROM {table} WHERE rowid > ?", (position,))
+    conn.close()
 
 
 def status_latency(store: str, sample: int, seed: int) -> dict[str, float]:
@@ -82,8 +113,60 @@ def status_latency(store: str, sample: int, seed: int) -> dict[str, float]:
     return {"p50_ms": statistics.median(times), "p99_ms": times[int(len(times) * 0.99) - 1]}
 
 
+def clerk_startup(store: str, insz: str) -> dict[str, Any]:
+    """What one clerk's command costs as a whole process: ``status`` and ``pay``.
+
+    CPU seconds (user + system, the least of three runs: the machine is shared) and,
+    from one run under ``python -X importtime``, the packages whose imports cost most.
+    """
+    from bench.stage import cli, environment, measure
+
+    commands = {
+        "status": ["status", insz, "--json"],
+        "pay": ["pay", insz, "--amount", "1,00", "--on", "2026-11-20", "--bank-ref", "BENCH-STARTUP"],
+    }
+    out: dict[str, Any] = {}
+    for name, argv in commands.items():
+        runs = [measure(cli(store, *argv)) for _ in range(3)]
+        timed = measure([sys.executable, "-X", "importtime", *cli(store, *argv)[1:]])
+        out[name] = {
+            "cpu_seconds": min(r["cpu_seconds"] for r in runs),
+            "seconds": min(r["seconds"] for r in runs),
+            "imports": top_imports(timed["stderr"]),
+        }
+    bare = [measure([sys.executable, "-c", "pass"], environment()) for _ in range(3)]
+    out["python_cpu_seconds"] = min(r["cpu_seconds"] for r in bare)
+    return out
+
+
+OWN = ("ledger", "commands", "projections")
+
+
+def top_imports(importtime: str, top: int = 8) -> list[tuple[str, float]]:
+    """The costliest imports of a command (ms), from ``python -X importtime``'s output:
+    each third-party package with everything it pulled in (stdlib included), and each
+    zorgkas module by itself; the standard library's own cost is left out."""
+    cost: dict[str, int] = {}
+    for line in importtime.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own_us, cumulative_us, name = line.split(":", 1)[1].split("|")
+        name = name.strip()
+        package = name.split(".")[0]
+        if package in OWN:
+            cost[name] = cost.get(name, 0) + int(own_us)
+        elif package not in sys.stdlib_module_names and not package.startswith("_"):
+            cost[package] = max(cost.get(package, 0), int(cumulative_us))  # the outermost import
+    ranked = sorted(cost.items(), key=lambda kv: -kv[1])[:top]
+    return [(name, round(us / 1000, 1)) for name, us in ranked]
+
+
 def verdict(ok: bool) -> str:
     return "pass" if ok else "MISS"
+
+
+def rate(events: int, seconds: float) -> str:
+    return f"{events / seconds:,.0f} events/s"
 
 
 def main() -> None:
@@ -94,6 +177,13 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--latency-sample", type=int, default=1000)
+    parser.add_argument(
+        "--workers-curve",
+        choices=["small", "big", "none"],
+        default="small",
+        help="Measure 1 and 2 workers for a rebuild and a yearly run on the small (default) "
+        "or the big store.",
+    )
     parser.add_argument("--workdir", default=None, help="Keep the stores here (default: a temp folder).")
     opts = parser.parse_args()
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="zorgkas-bench-"))
@@ -103,6 +193,8 @@ def main() -> None:
         "years": opts.years,
         "seed": opts.seed,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
     }
 
     big, small = work / "population.jsonl", work / "population-small.jsonl"
@@ -110,41 +202,59 @@ def main() -> None:
     small_events = write_population(small, max(opts.members // 10, 1), opts.years, opts.seed + 1)
     results["events"], results["small_events"] = events, small_events
     print(f"population: {opts.members} members, {events} events ({small_events} in the small one)")
-
-    raw = str(work / "raw.sqlite")
     for p in Path(work).glob("*.sqlite*"):
         p.unlink()
-    ins = stage("raw-insert", raw, str(big))
-    scan = stage("raw-scan", raw)
-    raw_insert_rate = events / ins["seconds"]
-    raw_scan_rate = events / scan["seconds"]
-    results["raw"] = {"insert_events_per_s": raw_insert_rate, "scan_decode_fold_events_per_s": raw_scan_rate}
 
+    from bench.stage import observed_pragmas
+
+    seen = observed_pragmas(small)
+    pragma_flags = [flag for p in seen["pragmas"] for flag in ("--pragma", p)]
+    raw = str(work / "raw.sqlite")
+    ins = stage("raw-insert", raw, str(big), *pragma_flags)
     store, store_small = str(work / "store.sqlite"), str(work / "store-small.sqlite")
     imp = stage("import", store, str(big))
     imp_small = stage("import", store_small, str(small))
+    scan = stage("raw-scan", store)
     reb = stage("rebuild", store, str(work / "reporting.sqlite"))
     reb_small = stage("rebuild", store_small, str(work / "reporting-small.sqlite"))
+    # Before the runs: it rewinds its store to where it found it.
+    curve = workers_curve(store if opts.workers_curve == "big" else store_small, work, opts.workers_curve)
     runs = {name: stage(name, store, *args) for name, args in RUNS}
     lat_small = status_latency(store_small, opts.latency_sample, opts.seed)
     lat_big = status_latency(store, opts.latency_sample, opts.seed)
+    clerk = clerk_startup(store_small, first_insz(small))
 
-    import_rate = events / imp["seconds"]
-    rebuild_rate = events / reb["seconds"]
     rows = [
-        ("raw sqlite3 insert", f"{raw_insert_rate:,.0f} events/s", "baseline", ""),
-        ("raw scan + decode + fold", f"{raw_scan_rate:,.0f} events/s", "baseline", ""),
         (
-            "zorgkas import",
-            f"{import_rate:,.0f} events/s",
-            f"{import_rate / raw_insert_rate:.0%} of raw insert (target ≥ 50%)",
-            verdict(import_rate >= 0.5 * raw_insert_rate),
+            "raw sqlite3 insert (whole process)",
+            rate(events, ins["seconds"]),
+            "baseline; PRAGMAs as import: " + pragma_note(seen, ins["output"]["pragmas"]),
+            "",
         ),
         (
-            "full rebuild (report --rebuild)",
-            f"{rebuild_rate:,.0f} events/s",
-            f"{rebuild_rate / raw_scan_rate:.0%} of raw scan (target ≥ 30%)",
-            verdict(rebuild_rate >= 0.3 * raw_scan_rate),
+            "raw scan + decode + fold (1 core)",
+            f"{events / scan['cpu_seconds']:,.0f} events/CPU-s",
+            f"baseline; {rate(events, scan['seconds'])} wall",
+            "",
+        ),
+        (
+            "zorgkas import (whole process)",
+            rate(events, imp["seconds"]),
+            f"{ins['seconds'] / imp['seconds']:.0%} of raw insert, wall (target ≥ 50%); "
+            f"{ins['cpu_seconds'] / imp['cpu_seconds']:.0%} by CPU",
+            verdict(ins["seconds"] >= 0.5 * imp["seconds"]),
+        ),
+        (
+            "full rebuild, per core (report --rebuild)",
+            f"{events / reb['cpu_seconds']:,.0f} events/CPU-s",
+            f"{scan['cpu_seconds'] / reb['cpu_seconds']:.0%} of raw scan+decode+fold, CPU (target ≥ 30%)",
+            verdict(scan["cpu_seconds"] >= 0.3 * reb["cpu_seconds"]),
+        ),
+        (
+            "full rebuild, wall (all cores)",
+            rate(events, reb["seconds"]),
+            f"{scan['seconds'] / reb['seconds']:.0%} of the one-core raw scan's wall rate",
+            "",
         ),
     ]
     for name, r in runs.items():
@@ -152,8 +262,9 @@ def main() -> None:
         rows.append(
             (
                 f"run {name}",
-                f"{r['seconds']:.1f} s",
-                f"{ratio:.2f}× rebuild (target ≤ 2×)",
+                f"{r['seconds']:.1f} s ({r['cpu_seconds']:.1f} CPU-s)",
+                f"{ratio:.2f}× rebuild wall, {r['cpu_seconds'] / reb['cpu_seconds']:.2f}× its CPU "
+                "(target ≤ 2×)",
                 verdict(ratio <= 2),
             )
         )
@@ -174,6 +285,17 @@ def main() -> None:
             verdict(lat_big["p99_ms"] < 50 and growth < 1.5),
         )
     )
+    for name in ("status", "pay"):
+        c = clerk[name]
+        top = ", ".join(f"{pkg} {ms:.0f}" for pkg, ms in c["imports"][:5])
+        rows.append(
+            (
+                f"clerk command `{name}` (whole process)",
+                f"{c['cpu_seconds']:.3f} CPU-s",
+                f"target ≤ 0.1 s (bare Python {clerk['python_cpu_seconds']:.3f}); imports ms: {top}",
+                verdict(c["cpu_seconds"] <= 0.1),
+            )
+        )
     for label, a, b in (("import", imp_small, imp), ("rebuild", reb_small, reb)):
         mem_growth = b["peak_rss_mb"] / a["peak_rss_mb"]
         rows.append(
@@ -184,11 +306,13 @@ def main() -> None:
                 verdict(mem_growth < 5),
             )
         )
+    rows.append(("peak RSS raw insert", f"{ins['peak_rss_mb']:.0f} MB", "", ""))
     for name, r in runs.items():
         rows.append((f"peak RSS run {name}", f"{r['peak_rss_mb']:.0f} MB", "", ""))
+    rows += curve_rows(curve)
 
     if os.environ.get("ZORGKAS_TEST_POSTGRES"):
-        rows += postgres_rows(os.environ["ZORGKAS_TEST_POSTGRES"], big, events, raw_insert_rate, work)
+        rows += postgres_rows(os.environ["ZORGKAS_TEST_POSTGRES"], big, events, ins, work)
 
     results["stages"] = {
         "raw_insert": ins,
@@ -200,8 +324,12 @@ def main() -> None:
         "runs": runs,
         "status_small": lat_small,
         "status_big": lat_big,
+        "workers_curve": curve,
+        "clerk": clerk,
+        "observed_pragmas": seen,
     }
     results["table"] = rows
+    results["load_after"] = os.getloadavg()[0]
     print_table(rows)
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(results, indent=2))
@@ -209,8 +337,64 @@ def main() -> None:
     print(f"results: {out.relative_to(ROOT)} and docs/performance.md")
 
 
+def first_insz(file: Path) -> str:
+    with file.open("rb") as f:
+        line = f.readline()
+    at = line.index(b'"insz":"') + 8
+    return line[at : at + 11].decode()
+
+
+def pragma_note(seen: dict[str, Any], raw: dict[str, Any]) -> str:
+    """The effective PRAGMAs of both connections, and whether they are the same."""
+    mine = ", ".join(f"{k}={v}" for k, v in raw.items())
+    if seen.get("effective") and seen["effective"] != raw:
+        return f"DIFFERENT ({mine} against {seen['effective']})"
+    return mine
+
+
+def workers_curve(store: str, work: Path, which: str) -> dict[str, Any]:
+    """A rebuild and a yearly run with 1 and 2 worker processes on the same store."""
+    if which == "none":
+        return {}
+    curve: dict[str, Any] = {"store": which}
+    for n in (1, 2):
+        curve[f"rebuild_{n}"] = stage(
+            "rebuild", store, str(work / f"reporting-w{n}.sqlite"), "--workers", str(n)
+        )
+    curve.update(run_curve(store))
+    return curve
+
+
+def run_curve(store: str) -> dict[str, Any]:
+    """The invitations run with 1 then 2 workers, the store rewound after each."""
+    head = head_of(store)
+    out: dict[str, Any] = {}
+    for n in (1, 2):
+        out[f"invitations_{n}"] = stage("invitations", store, *RUNS[0][1], "--workers", str(n))
+        rewind(store, head)
+    return out
+
+
+def curve_rows(curve: dict[str, Any]) -> list[tuple[str, ...]]:
+    if not curve:
+        return []
+    rows = []
+    for what in ("rebuild", "invitations"):
+        one, two = curve[f"{what}_1"], curve[f"{what}_2"]
+        rows.append(
+            (
+                f"{what} 1 → 2 workers ({curve['store']} store)",
+                f"{one['seconds']:.1f} → {two['seconds']:.1f} s",
+                f"speed-up {one['seconds'] / two['seconds']:.2f}×; CPU {one['cpu_seconds']:.1f} → "
+                f"{two['cpu_seconds']:.1f} s",
+                "",
+            )
+        )
+    return rows
+
+
 def postgres_rows(
-    url: str, big: Path, events: int, raw_insert_rate: float, work: Path
+    url: str, big: Path, events: int, raw_insert: dict[str, Any], work: Path
 ) -> list[tuple[str, ...]]:
     import psycopg
 
@@ -218,23 +402,38 @@ def postgres_rows(
         conn.execute("DROP TABLE IF EXISTS zorgkas_events")
         conn.execute("DROP SCHEMA IF EXISTS zorgkas_reporting CASCADE")
     imp = stage("import", url, str(big))
-    reb = stage("rebuild", url, str(work / "reporting-pg.sqlite"))
-    inv = stage("invitations", url, "2026", "--on", "2026-01-10")
-    return [
+    reb = {
+        n: stage("rebuild", url, str(work / f"reporting-pg{n}.sqlite"), "--workers", str(n)) for n in (1, 2)
+    }
+    inv = run_curve(url)
+    rows = [
         (
             "PostgreSQL import",
-            f"{events / imp['seconds']:,.0f} events/s",
-            f"{events / imp['seconds'] / raw_insert_rate:.0%} of raw SQLite insert",
+            rate(events, imp["seconds"]),
+            f"{raw_insert['seconds'] / imp['seconds']:.0%} of raw SQLite insert",
             "",
-        ),
-        ("PostgreSQL rebuild", f"{events / reb['seconds']:,.0f} events/s", "", ""),
-        (
-            "PostgreSQL run invitations",
-            f"{inv['seconds']:.1f} s",
-            f"{inv['seconds'] / reb['seconds']:.2f}× rebuild",
-            "",
-        ),
+        )
     ]
+    for n in (1, 2):
+        rows.append(
+            (
+                f"PostgreSQL rebuild, {n} worker{'s' * (n > 1)}",
+                rate(events, reb[n]["seconds"]),
+                f"{events / reb[n]['cpu_seconds']:,.0f} events/CPU-s of the client processes",
+                "",
+            )
+        )
+    for n in (1, 2):
+        r = inv[f"invitations_{n}"]
+        rows.append(
+            (
+                f"PostgreSQL run invitations, {n} worker{'s' * (n > 1)}",
+                f"{r['seconds']:.1f} s ({r['cpu_seconds']:.1f} CPU-s)",
+                f"{r['seconds'] / reb[1]['seconds']:.2f}× a one-worker rebuild",
+                "",
+            )
+        )
+    return rows
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
@@ -250,7 +449,9 @@ def write_doc(rows: list[tuple[str, ...]], results: dict[str, Any]) -> None:
     _, _, tail = rest.partition("<!-- bench:end -->")
     table = [
         f"Last run: {results['when']}, {results['members']:,} members, {results['events']:,} events "
-        f"({results['years']} years, seed {results['seed']}), 2 cores.",
+        f"({results['years']} years, seed {results['seed']}), {results['cores']} cores, load average "
+        f"{results['load_before']:.1f} before and {results['load_after']:.1f} after the run "
+        "(the machine is shared: above the core count, wall times stretch; CPU seconds much less).",
         "",
         "| measure | value | ratio / target | |",
         "|---|---|---|---|",

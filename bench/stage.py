@@ -1,99 +1,158 @@
-"""One measured stage of the benchmark, in its own process so its peak memory is its own.
+"""One measured stage of the benchmark: a whole process, timed and metered from outside.
 
-python -m bench.stage STAGE STORE [ARGS…] prints one JSON object: seconds, count, peak RSS.
+    python -m bench.stage STAGE STORE [ARGS…]
+
+Every stage (the raw baselines of ``bench/raw.py`` and the zorgkas commands alike) is a
+separate process started here; its wall time is taken around the process (starting
+Python and reading the file included), its CPU seconds (user + system) and peak memory
+come from ``os.wait4``, which covers the process and every worker it waited for. So a
+rebuild on two cores is charged both cores' CPU, and a ratio per core compares CPU
+seconds with CPU seconds. Prints one JSON object: seconds, cpu_seconds, peak_rss_mb and
+the command's own JSON or summary line.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
-from collections import defaultdict
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
-import msgspec
-
-from ledger import events as ev
-
+ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 
 
-def raw_insert(path: str, file: str) -> tuple[int, float]:
-    """The physical baseline: sqlite3 executemany of the same rows into a keyed table."""
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
-        "state BLOB, PRIMARY KEY (originator_id, originator_version))"
-    )
-    versions: dict[str, int] = defaultdict(int)
-    rows = []
-    with open(file, "rb") as f:
-        for line in f:
-            # The member key: the INSZ (the store uses a UUID derived from it).
-            insz = line[line.index(b'"insz":"') + 8 :][:11].decode()
-            versions[insz] += 1
-            rows.append((insz, versions[insz], "e", line))
-    start = time.perf_counter()
-    conn.executemany("INSERT INTO stored_events VALUES (?,?,?,?)", rows)
-    conn.commit()
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return len(rows), elapsed
+def environment() -> dict[str, str]:
+    """The fixed clock and keys of every measured process."""
+    env = dict(os.environ)
+    env["ZORGKAS_TODAY"] = TODAY.isoformat()
+    env["ZORGKAS_NOW"] = NOW.isoformat()
+    env.setdefault("ZORGKAS_PSEUDONYM_KEY", "bench")
+    env.setdefault("ZORGKAS_CLERK", "bench")
+    return env
 
 
-def raw_scan(path: str) -> int:
-    """The physical baseline of a rebuild: full scan, typed msgspec decode, a fold per member."""
-    decoder = msgspec.json.Decoder(ev.AnyEvent)
-    conn = sqlite3.connect(path)
-    owed: dict[str, int] = defaultdict(int)
-    n = 0
-    for (state,) in conn.execute("SELECT state FROM stored_events ORDER BY rowid"):
-        e = decoder.decode(state)
-        n += 1
-        if isinstance(e, ev.PremiumInvited):
-            owed[e.insz] += e.amount_cents
-        elif isinstance(e, ev.PremiumPaid):
-            owed[e.insz] -= e.amount_cents
-    conn.close()
-    return n
+def cli(store: str, *argv: str) -> list[str]:
+    return [sys.executable, "-m", "commands.cli", "--store", store, *argv]
+
+
+def command(stage: str, store: str, args: list[str]) -> list[str]:
+    """The command line of a stage."""
+    if stage == "raw-insert":  # args: FILE, then --pragma P …
+        return [sys.executable, "-m", "bench.raw", "insert", store, *args]
+    if stage == "raw-scan":
+        return [sys.executable, "-m", "bench.raw", "scan", store]
+    if stage == "import":
+        return cli(store, "import", args[0])
+    if stage == "rebuild":  # args: TARGET [--workers N]
+        return cli(store, "report", "--to", args[0], "--rebuild", *args[1:])
+    return cli(store, "run", stage, "--year", *args)
+
+
+def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``argv`` as a child process; its wall seconds, CPU seconds, peak RSS, output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env or environment(), stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[2:])} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+    last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+    try:
+        output: Any = json.loads(last)
+    except ValueError:
+        output = last
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+        "output": output,
+        "stderr": stderr,
+    }
+
+
+def observed_pragmas(sample: Path) -> dict[str, Any]:
+    """The PRAGMAs ``zorgkas import`` sets on the connection that writes the events.
+
+    Imports a small sample into a scratch store in a child process whose every
+    ``sqlite3`` connection traces its statements; returns the PRAGMA statements that set
+    a value on the writing connection, and the effective values it ended with.
+    """
+    with tempfile.TemporaryDirectory(prefix="zorgkas-pragmas-") as tmp:
+        out = measure(
+            [sys.executable, "-m", "bench.stage", "observe-pragmas", str(Path(tmp) / "s.sqlite"), str(sample)]
+        )
+    return out["output"]  # type: ignore[no-any-return]
+
+
+def _observe_pragmas(store: str, sample: str) -> dict[str, Any]:
+    seen: list[dict[str, Any]] = []
+    real_connect = sqlite3.connect
+
+    class Traced(sqlite3.Connection):
+        def close(self) -> None:
+            if self.record["wrote"]:
+                self.record["effective"] = {
+                    name: self.execute(f"PRAGMA {name}").fetchone()[0]
+                    for name in ("journal_mode", "cache_size", "synchronous")
+                }
+            super().close()
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        kwargs.setdefault("factory", Traced)
+        conn = real_connect(*args, **kwargs)
+        record: dict[str, Any] = {"pragmas": [], "wrote": False, "effective": None}
+        seen.append(record)
+        conn.record = record  # type: ignore[attr-defined]
+
+        def trace(sql: str) -> None:
+            text = sql.strip().rstrip(";")
+            head = text[:12].upper()
+            if head.startswith("PRAGMA") and "=" in text:
+                record["pragmas"].append(text[len("PRAGMA") :].strip())
+            elif head.startswith("INSERT"):
+                record["wrote"] = True
+
+        conn.set_trace_callback(trace)
+        return conn
+
+    sqlite3.connect = connect  # type: ignore[assignment]
+    os.environ.update(environment())
+    from commands.cli import cli as zorgkas
+
+    try:
+        zorgkas.main(["--store", store, "import", sample], standalone_mode=False)
+    finally:
+        sqlite3.connect = real_connect  # type: ignore[assignment]
+    writers = [r for r in seen if r["wrote"]]
+    if not writers:
+        raise SystemExit("observe-pragmas: no connection wrote the events")
+    pragmas: list[str] = []
+    for record in writers:
+        pragmas += [p for p in record["pragmas"] if p not in pragmas]
+    return {"pragmas": pragmas, "effective": writers[-1]["effective"]}
 
 
 def main() -> None:
     stage, store, *args = sys.argv[1:]
-    os.environ["ZORGKAS_TODAY"] = TODAY.isoformat()
-    os.environ["ZORGKAS_NOW"] = NOW.isoformat()
-    os.environ.setdefault("ZORGKAS_PSEUDONYM_KEY", "bench")
-    count: int = 0
-    start = time.perf_counter()
-    elapsed: float | None = None
-    if stage == "raw-insert":
-        count, elapsed = raw_insert(store, args[0])
-    elif stage == "raw-scan":
-        count = raw_scan(store)
-    else:
-        from click.testing import CliRunner
-
-        from commands.cli import cli
-
-        argv = {
-            "import": ["import", args[0]] if args else [],
-            "rebuild": ["report", "--to", args[0], "--rebuild"] if args else [],
-        }.get(stage) or ["run", stage, "--year", args[0], *args[1:]]
-        result = CliRunner().invoke(cli, ["--store", store, *argv], catch_exceptions=False)
-        if result.exit_code != 0:
-            raise SystemExit(f"{stage} failed: {result.output}")
-        count = -1
-    seconds = elapsed if elapsed is not None else time.perf_counter() - start
-    # The largest process of the stage: itself, or a worker it started (parallel rebuild).
-    peak_kb = max(
-        resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    peak_mb = peak_kb / 1024
-    print(json.dumps({"stage": stage, "seconds": seconds, "count": count, "peak_rss_mb": round(peak_mb, 1)}))
+    if stage == "observe-pragmas":
+        print(json.dumps(_observe_pragmas(store, args[0])))
+        return
+    result = measure(command(stage, store, args))
+    result.pop("stderr")
+    print(json.dumps({"stage": stage, **result}))
 
 
 if __name__ == "__main__":

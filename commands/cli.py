@@ -1,8 +1,12 @@
-"""The ``zorgkas`` command line (CONTRACT.md): one group, commands split by area.
+"""The ``zorgkas`` command line: one group, commands split by area.
 
 Errors are translated to exit codes in one place, ``LedgerGroup.invoke``:
 a rule's refusal exits 1, bad input exits 2, a busy or unreachable store exits 4, all
 with nothing written and no traceback.
+
+A clerk runs one command at a time, so start-up counts: a command's module is imported
+only when that command runs (``LedgerGroup.get_command``), not every module of the
+command line. ``--help`` imports them all to list them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from typing import Any
 
 import click
 
-from commands import data, demo, facts, questions, runs
 from commands.options import where_and_who
 from ledger.errors import BadInput, ConcurrentChange, RuleRefused, StoreUnavailable
 
@@ -23,7 +26,110 @@ EXIT_INTERNAL = 3
 EXIT_UNAVAILABLE = 4
 
 
+# Where each command is defined, so that running one imports only its module. A command
+# missing here is still found (every module is searched), only without the saving.
+MODULES: dict[str, str] = {
+    "commands.facts": "COMMANDS",
+    "commands.questions": "COMMANDS",
+    "commands.data": "COMMANDS",
+    "commands.demo": "demo",
+    "commands.runs": "run",
+}
+WHERE: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "register",
+            "move",
+            "allowance",
+            "affiliate",
+            "pay",
+            "switch",
+            "exempt",
+            "budget",
+            "appeal",
+            "death",
+            "reverse-payment",
+            "retract",
+        ],
+        "commands.facts",
+    ),
+    **dict.fromkeys(["status", "history", "explain"], "commands.questions"),
+    **dict.fromkeys(["export", "import", "verify", "report", "serve-report"], "commands.data"),
+    "demo": "commands.demo",
+    "run": "commands.runs",
+}
+
+
+def commands_of(module: str) -> dict[str, click.Command]:
+    """The commands a module of the command line defines, by name."""
+    # __import__, not importlib.import_module: the one ``python -X importtime`` times.
+    found = getattr(__import__(module, fromlist=["_"]), MODULES[module])
+    listed = found if isinstance(found, list | tuple) else [found]
+    return {command.name: command for command in listed if command.name}
+
+
+class _Commands(dict[str, click.Command]):
+    """click's table of commands, filled from every module as soon as it is looked at as
+    a whole (listing, help, tests that walk it); ``LedgerGroup.get_command`` loads one."""
+
+    loaded = False
+
+    def load(self) -> None:
+        if not self.loaded:
+            self.loaded = True
+            for module in MODULES:
+                for name, command in commands_of(module).items():
+                    self.setdefault(name, command)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self.load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.load()
+        return super().__len__()
+
+    def __contains__(self, name: object) -> bool:
+        self.load()
+        return super().__contains__(name)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if not super().__contains__(name):
+            self.load()
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.load()
+        return super().get(name, default)
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self.load()
+        return super().keys()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self.load()
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self.load()
+        return super().items()
+
+
 class LedgerGroup(click.Group):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """One command, importing only the module that defines it."""
+        table = self.commands
+        found = dict.get(table, cmd_name)
+        if found is None and cmd_name in WHERE:
+            found = commands_of(WHERE[cmd_name]).get(cmd_name)
+            if found is not None:
+                dict.__setitem__(table, cmd_name, found)
+        return found if found is not None else table.get(cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -64,11 +170,6 @@ def cli(store_url: str | None, clerk: str | None) -> None:
     Example:
       ZORGKAS_TODAY=2025-09-01 zorgkas status 98010112345 --json
     """
-
-
-for command in [*facts.COMMANDS, *questions.COMMANDS, *data.COMMANDS, demo.demo]:
-    cli.add_command(command)
-cli.add_command(runs.run)
 
 
 def main() -> None:

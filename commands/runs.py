@@ -19,6 +19,7 @@ from datetime import date
 import click
 
 from commands.options import DATE, YEAR, Session, store_options
+from commands.workers import requested, run_parts, worker_options
 from ledger import events as ev
 from ledger import parameters
 from ledger.errors import ConcurrentChange, RuleRefused
@@ -31,8 +32,11 @@ BATCH = 500
 Decide = Callable[[Member, Stamp], list[ev.Event]]
 
 
-def run_over_members(ledger: Ledger, decide: Decide, stamp: Stamp, label: str) -> tuple[int, int]:
-    """Apply ``decide`` to every member; returns (members touched, events written)."""
+def run_over_members(
+    ledger: Ledger, decide: Decide, stamp: Stamp, label: str, part: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Apply ``decide`` to every member (or those of range ``part``, see
+    ``commands/workers.py``); returns (members touched, events written)."""
     touched = written = 0
     batch: list[tuple[Member, list[ev.Event]]] = []
 
@@ -50,7 +54,7 @@ def run_over_members(ledger: Ledger, decide: Decide, stamp: Stamp, label: str) -
         batch.clear()
 
     with _progress(label) as advance:
-        for member in ledger.members():
+        for member in ledger.members(part):
             new = decide(member, stamp)
             if new:
                 batch.append((member, new))
@@ -96,8 +100,23 @@ def _run_day(session: Session, on: date | None, field: str = "--on") -> date:
 
 
 def _run_and_report(session: Session, name: str, year: int, day: date, decide: Decide, rules: str) -> None:
-    """Run ``decide`` over every member and print the contract's one-line summary."""
-    touched, written = run_over_members(session.ledger, decide, session.stamp(), name)
+    """Run ``decide`` over every member and print the contract's one-line summary.
+
+    With ``--workers N`` the members are run by N processes of this command with
+    ``--part I/N``, at this command's clock; the summary adds up theirs."""
+    workers, part = requested()
+    if workers > 1:
+        stamp = session.stamp()
+        argv = ["run", name, "--year", str(year), "--on", day.isoformat()]
+        env = {
+            "ZORGKAS_STORE": session.store_url,  # in the environment: a password stays out of `ps`
+            "ZORGKAS_CLERK": session.clerk,
+            "ZORGKAS_NOW": stamp.recorded_at.isoformat(),
+            "ZORGKAS_TODAY": stamp.today.isoformat(),
+        }
+        touched, written = run_parts(argv, workers, env)
+    else:
+        touched, written = run_over_members(session.ledger, decide, session.stamp(), name, part)
     click.echo(
         f"{name} {year} on {day.isoformat()}: {touched} members touched, {written} events written ({rules})"
     )
@@ -117,6 +136,7 @@ def run() -> None:
 @click.option("--year", type=YEAR, required=True)
 @click.option("--on", type=DATE, default=None, help="Day the invitations are sent (default: today).")
 @store_options
+@worker_options
 def invitations(session: Session, year: int, on: date | None) -> None:
     """Record the premium claims of YEAR: the payment invitations (R-PREM-1..5, R-PREM-9).
 
@@ -141,6 +161,7 @@ def invitations(session: Session, year: int, on: date | None) -> None:
 @click.option("--year", type=YEAR, required=True)
 @click.option("--on", type=DATE, default=None, help="Day the letters are sent (default: today).")
 @store_options
+@worker_options
 def letters(session: Session, year: int, on: date | None) -> None:
     """Send the registered letters of YEAR (R-LET-1).
 
@@ -166,6 +187,7 @@ def letters(session: Session, year: int, on: date | None) -> None:
 @click.option("--year", type=YEAR, required=True)
 @click.option("--on", type=DATE, default=None, help="Day the fines are imposed (default: today).")
 @store_options
+@worker_options
 def fines(session: Session, year: int, on: date | None) -> None:
     """Impose the fines for the unpaid letters of YEAR; refused before 5 October (R-FINE-1).
 
@@ -182,6 +204,7 @@ def fines(session: Session, year: int, on: date | None) -> None:
 @click.option("--year", type=YEAR, required=True)
 @click.option("--on", type=DATE, default=None, help="Effective day (default: 1 July of YEAR).")
 @store_options
+@worker_options
 def auto_affiliation(session: Session, year: int, on: date | None) -> None:
     """Affiliate with the Vlaamse Zorgkas everyone obliged but not affiliated on 1 July (R-AFF-3).
 
@@ -209,6 +232,7 @@ def auto_affiliation(session: Session, year: int, on: date | None) -> None:
     "--on", type=DATE, default=None, help="Day of the run (default: today, or 31 December of a past YEAR)."
 )
 @store_options
+@worker_options
 def cancellations(session: Session, year: int, on: date | None) -> None:
     """Cancel voluntary members who failed to pay twice (R-AFF-4).
 

@@ -1,0 +1,106 @@
+"""A clerk's command imports only what it uses: its own module, not the whole command line.
+
+The command line loads a command's module when that command runs
+(``commands/cli.py``); reporting, Datasette, rich, PostgreSQL's driver and the test
+tools stay out of a clerk's ``status`` or ``pay`` on an SQLite store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from commands import cli as command_line
+from tests.conftest import make_insz
+
+ROOT = Path(__file__).resolve().parent.parent
+INSZ = make_insz(date(1998, 1, 1), 103)
+
+# Runs one command in a fresh interpreter and prints the modules it imported.
+PROBE = """
+import json, sys
+from commands.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="zorgkas", standalone_mode=False)
+finally:
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+NEVER_FOR_A_CLERK = (
+    "projections.reporting",
+    "projections.datasette",
+    "datasette",
+    "sqlite_utils",
+    "rich",
+    "psycopg",
+    "hypothesis",
+    "pytest",
+)
+
+
+def imported_by(store: str, *argv: str) -> set[str]:
+    env = {**os.environ, "ZORGKAS_TODAY": "2024-06-01", "ZORGKAS_CLERK": "an.peeters"}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "--store", store, *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(out.stderr.strip().splitlines()[-1]))
+
+
+def test_every_command_is_registered_where_it_is_defined() -> None:
+    """The lazy table names the module of every command each module defines."""
+    defined = {name: module for module in command_line.MODULES for name in command_line.commands_of(module)}
+    missing = {name: module for name, module in defined.items() if command_line.WHERE.get(name) != module}
+    assert not missing, f"add these to WHERE in commands/cli.py (name: module): {missing}"
+    assert set(command_line.WHERE) <= set(defined), "WHERE names a command no module defines"
+
+
+def test_listing_the_commands_loads_them_all() -> None:
+    names = set(command_line.cli.commands)
+    assert {"register", "pay", "status", "report", "run", "demo", "import"} <= names
+    assert command_line.cli.commands["run"].name == "run"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    url = str(tmp_path / "zorgkas.sqlite")
+    register = [
+        "register",
+        INSZ,
+        "--born",
+        "1998-01-01",
+        "--region",
+        "flanders",
+        "--health-fund",
+        "CM",
+        "--resident-since",
+        "1998-01-01",
+        "--on",
+        "2024-01-02",
+    ]
+    imported_by(url, *register)
+    return url
+
+
+def test_status_imports_only_the_questions_module(store: str) -> None:
+    modules = imported_by(store, "status", INSZ, "--json")
+    assert "commands.questions" in modules
+    assert not {"commands.facts", "commands.data", "commands.runs", "commands.demo"} & modules
+    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+
+
+def test_pay_imports_only_the_facts_module(store: str) -> None:
+    modules = imported_by(store, "pay", INSZ, "--amount", "62,00", "--on", "2024-03-02")
+    assert "commands.facts" in modules
+    assert not {"commands.questions", "commands.data", "commands.runs", "commands.demo"} & modules
+    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
