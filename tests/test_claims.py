@@ -337,3 +337,25 @@ def test_a_stored_version_1_invitation_is_upcast_to_a_claim() -> None:
     assert (event.year, event.amount_cents, event.source, event.confirmed) == (2023, 5800, ev.V1_SOURCE, True)
     raw["year"] = 2020
     assert decode_stored("PremiumInvited@1", json.dumps(raw).encode()).confirmed is False
+
+
+# -- One claim, one letter, one fine per member and year, whatever --on says ----------------
+def test_a_yearly_run_with_an_earlier_on_writes_nothing_twice(clerk: Clerk) -> None:
+    _member_since(clerk, 2023)
+    invite(clerk, 2024, on="2024-01-15")
+    assert "0 events written" in clerk("run", "invitations", "--year", "2024", "--on", "2024-01-10").output
+    invite(clerk, 2025)
+    assert "1 events written" in clerk("run", "letters", "--year", "2025", "--on", "2025-08-20").output
+    assert "0 events written" in clerk("run", "letters", "--year", "2025", "--on", "2025-08-19").output
+    assert "1 events written" in clerk("run", "fines", "--year", "2025", "--on", "2025-10-20").output
+    assert "0 events written" in clerk("run", "fines", "--year", "2025", "--on", "2025-10-06").output
+    kinds = [e["type"] for e in _history(clerk, A)]
+    assert (
+        kinds.count("PremiumInvited"),
+        kinds.count("RegisteredLetterSent"),
+        kinds.count("FineImposed"),
+    ) == (
+        2,
+        1,
+        1,
+    )

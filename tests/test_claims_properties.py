@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -117,3 +118,49 @@ def test_yearly_runs_with_shuffled_on_dates_write_each_thing_once(case: tuple, d
             for day in data.draw(st.permutations(days)):
                 assert run(Stamp("prop", NOW + timedelta(days=2), TODAY), day) == []
     assert all(count == 1 for count in _per_year(m).values()), _per_year(m)
+
+
+@SETTINGS
+@given(
+    life,
+    st.dates(min_value=date(2017, 1, 1), max_value=date(2025, 12, 31)),
+    st.dates(min_value=date(2016, 1, 1), max_value=date(2025, 12, 31)),
+)
+def test_budget_deductions_and_adjustments_keep_every_cent_in_one_place(
+    case: tuple,  # type: ignore[type-arg]
+    budget_from: date,
+    allowance_on: date,
+) -> None:
+    """R-PREM-5, R-PREM-6, R-PREM-9: a budget deduction, then a backdated allowance that
+    lowers the claims: money taken back becomes credit, nothing is lost or counted twice."""
+    from ledger.errors import BadInput, RuleRefused
+    from ledger.history import History
+    from ledger.rules.premium import account
+
+    m = live(*case)
+    n = 0
+
+    def stamp() -> Stamp:
+        nonlocal n
+        n += 1
+        return Stamp("prop", NOW + timedelta(days=3, seconds=n), TODAY)
+
+    for mode in (None, "voluntary", "early"):  # a member, so that the budget can be granted
+        with contextlib.suppress(RuleRefused, BadInput):
+            m.events += m.affiliate(stamp(), fund="VZK", mode=mode, on=date(2016, 1, 5))
+    with contextlib.suppress(RuleRefused, BadInput):
+        m.events += m.grant_budget(stamp(), kind="elderly", start=budget_from, monthly_cents=68300)
+    for year in range(2016, 2027):
+        m.events += m.invite(stamp(), year=year, on=max(date(year, 4, 2), budget_from))
+    with contextlib.suppress(RuleRefused, BadInput):
+        m.events += m.set_allowance(stamp(), entitled=True, on=allowance_on)
+    for day in [*AS_OF, date(2027, 1, 2)]:
+        acc = account(History.view(m.insz, m.events, day))
+        direct = sum(a.cents for a in acc.allocations if a.target == "premium" and a.payment)
+        via_credit = sum(a.cents for a in acc.allocations if a.target == "premium" and a.rule == "R-PREM-6")
+        to_fines = sum(f.paid_cents for f in acc.fines.values())
+        # Budget money taken back by an adjustment counts as received (it is the member's).
+        assert acc.received_cents == direct + via_credit + to_fines + acc.credit_cents
+        for year in acc.years.values():
+            assert 0 <= year.paid_cents <= year.due.amount_cents
+        assert acc.credit_cents >= 0
