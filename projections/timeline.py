@@ -220,7 +220,7 @@ def _mark(e: ev.Event, found: dict[Any, Entry], fines: dict[int, ev.FineImposed]
         found[e.id].marks["corrects"] = str(e.target_id)
     elif isinstance(e, ev.FineAppealDecided) and e.fine_year in fines:
         fine = fines[e.fine_year]
-        found[e.id].marks["corrects"] = str(fine.id)
+        found[e.id].marks["corrects" if e.upheld else "concerns"] = str(fine.id)
         key = "annulled_by" if e.upheld else "appeal_rejected_by"
         found[fine.id].marks.update({key: str(e.id), key.replace("_by", "_on"): when})
         found[fine.id].notes.append(
