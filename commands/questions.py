@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from commands.options import INSZ, Session, as_of_options, json_option, read_only, store_options
+from commands.output import check_target, write_atomically
 from ledger.history import History
 from projections import timeline
 from projections.explain import render, trace_json
@@ -147,4 +148,34 @@ def explain(
         click.echo(render(st))
 
 
-COMMANDS = [status, history, explain]
+@click.command(short_help="A case dossier (HTML, with a timeline picture) for a dispute.")
+@click.argument("insz", type=INSZ)
+@as_of_options
+@click.option(
+    "--out", "out", required=True, metavar="FILE.html", help="The HTML file to write (works offline)."
+)
+@click.option("--force", is_flag=True, help="Replace FILE.html if it exists.")
+@read_only
+@store_options
+def dossier(
+    session: Session, insz: str, as_of: date | None, known_on: datetime | None, out: str, force: bool
+) -> None:
+    """Write a case dossier: status, timeline picture, explanation and events, in one HTML file.
+
+    With --known-on, the dossier also shows what differed between what the fund knew
+    then and what it knows now. The file needs no network: inline style and picture only.
+
+    \b
+    Example:
+      zorgkas dossier 98010110389 --as-of 2024-12-31 --known-on 2024-10-01 --out dossier.html
+    """
+    from projections import dossier as pages
+
+    target = check_target(out, force=force, store_url=session.store_url, field="--out")
+    events = session.ledger.load(insz).events
+    page = pages.render(insz, events, as_of or session.today, known_on, session.now)
+    write_atomically(target, [page], field="--out")
+    click.echo(f"wrote the dossier of {insz} to {out}")
+
+
+COMMANDS = [status, history, explain, dossier]
