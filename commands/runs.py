@@ -10,13 +10,14 @@ member on the fresh history.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import date
 
 import click
 
 from commands.options import DATE, YEAR, Session, store_options
+from commands.progress import plural, progress
+from commands.progress import shown as progress_shown
 from ledger import events as ev
 from ledger import parameters
 from ledger.errors import ConcurrentChange, RuleRefused
@@ -47,44 +48,21 @@ def run_over_members(ledger: Ledger, decide: Decide, stamp: Stamp, label: str) -
                 written += len(again)
         batch.clear()
 
-    with _progress(label) as advance:
+    # The bar counts events (their total is one cheap query) and shows the members seen.
+    total = ledger.count_events() if progress_shown() else None
+    seen = 0
+    with progress(label, total, unit="events") as advance:
         for member in ledger.members():
             new = decide(member, stamp)
             if new:
                 batch.append((member, new))
             if len(batch) >= BATCH:
                 flush()
-            advance()
+            seen += 1
+            advance(len(member.events), note=plural(seen, "member"))
         if batch:
             flush()
     return touched, written
-
-
-class _progress:
-    """A rich progress bar when the output is a terminal; silent otherwise."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if not sys.stdout.isatty():
-            return lambda: None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("{task.completed} members"),
-            TimeElapsedColumn(),
-        )
-        self.bar.start()
-        task = self.bar.add_task(self.label, total=None)
-        return lambda: self.bar.advance(task)  # type: ignore[union-attr]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _run_day(session: Session, on: date | None, field: str = "--on") -> date:
@@ -97,7 +75,8 @@ def _run_and_report(session: Session, name: str, year: int, day: date, decide: D
     """Run ``decide`` over every member and print the contract's one-line summary."""
     touched, written = run_over_members(session.ledger, decide, session.stamp(), name)
     click.echo(
-        f"{name} {year} on {day.isoformat()}: {touched} members touched, {written} events written ({rules})"
+        f"{name} {year} on {day.isoformat()}: {plural(touched, 'member')} touched, "
+        f"{plural(written, 'event')} written ({rules})"
     )
 
 
