@@ -46,7 +46,7 @@ def export_events(session: Session, file: str, force: bool) -> None:
                 yield json.dumps(to_line(e), ensure_ascii=False) + "\n"
 
     if file == "-":
-        out = click.get_text_stream("stdout")
+        out = click.open_file("-", "w", encoding="utf-8")
         for line in lines():
             out.write(line)
         out.flush()
@@ -71,7 +71,7 @@ def import_events(session: Session, file: str) -> None:
     """
     stamp = session.stamp()
     if file == "-":
-        handle = click.get_binary_stream("stdin")
+        handle = click.open_file("-", "rb")
         total = None
     else:
         try:

@@ -68,7 +68,7 @@ def _columns(unit: str) -> list[Any]:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         *counted,
-        TextColumn("{task.fields[note]}"),
+        TextColumn("{task.fields[note]}"),  # e.g. "· 120 members"
         TextColumn("elapsed"),
         TimeElapsedColumn(),
         TextColumn("left"),

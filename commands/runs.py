@@ -59,7 +59,7 @@ def run_over_members(ledger: Ledger, decide: Decide, stamp: Stamp, label: str) -
             if len(batch) >= BATCH:
                 flush()
             seen += 1
-            advance(len(member.events), note=plural(seen, "member"))
+            advance(len(member.events), note=f"· {plural(seen, 'member')}")
         if batch:
             flush()
     return touched, written
