@@ -87,6 +87,7 @@ def import_events(session: Session, file: str) -> None:
 
 
 @click.command()
+@read_only
 @store_options
 def verify(session: Session) -> None:
     """Check every member's hash chain; exit 1 naming the first tampered event.
@@ -110,6 +111,7 @@ def verify(session: Session) -> None:
 @click.option("--rebuild", is_flag=True, help="Drop the reporting tables and start over.")
 @click.option("--as-of", type=DATE, default=None, help="A reproducible extract as of this date.")
 @click.option("--with-insz", is_flag=True, help="Include INSZ numbers (internal use only).")
+@read_only
 @store_options
 def report(session: Session, target: str, rebuild: bool, as_of: object, with_insz: bool) -> None:
     """Feed the projections into a reporting database (incremental).
@@ -134,7 +136,7 @@ def report(session: Session, target: str, rebuild: bool, as_of: object, with_ins
 
 @click.command("serve-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--port", default=8001, show_default=True)
+@click.option("--port", default=8001, show_default=True, help="The local port Datasette listens on.")
 @click.option(
     "--metadata-out",
     type=click.Path(dir_okay=False),

@@ -91,7 +91,7 @@ def run() -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The premium year to invite.")
 @click.option("--on", type=DATE, default=None, help="Day the invitations are sent (default: today).")
 @store_options
 def invitations(session: Session, year: int, on: date | None) -> None:
@@ -110,7 +110,7 @@ def invitations(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The year of the letters.")
 @click.option("--on", type=DATE, default=None, help="Day the letters are sent (default: today).")
 @store_options
 def letters(session: Session, year: int, on: date | None) -> None:
@@ -128,7 +128,7 @@ def letters(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The year of the letters to fine.")
 @click.option("--on", type=DATE, default=None, help="Day the fines are imposed (default: today).")
 @store_options
 def fines(session: Session, year: int, on: date | None) -> None:
@@ -144,7 +144,7 @@ def fines(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command("auto-affiliation")
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The first obligation year to affiliate for.")
 @click.option("--on", type=DATE, default=None, help="Effective day (default: 1 July of YEAR).")
 @store_options
 def auto_affiliation(session: Session, year: int, on: date | None) -> None:
@@ -169,7 +169,7 @@ def auto_affiliation(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The year whose unpaid premiums count.")
 @click.option(
     "--on", type=DATE, default=None, help="Day of the run (default: today, or 31 December of a past YEAR)."
 )

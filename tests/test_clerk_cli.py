@@ -7,11 +7,14 @@ import contextlib
 import json
 import os
 import pty
+import shlex
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from commands.cli import cli
@@ -103,3 +106,105 @@ def test_export_never_writes_onto_the_store_itself(sqlite_clerk: Clerk) -> None:
         assert "is the event store itself" in result.output
     assert Path(sqlite_clerk.store).read_bytes() == before
     assert "intact" in sqlite_clerk("verify").output
+
+
+def _commands(group: click.Group = cli, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, f"{prefix}{name} ")
+        else:
+            found.append((prefix + name, command))
+    return found
+
+
+def _examples(help_text: str) -> list[list[str]]:
+    """Every `zorgkas …` command line of a help text, continuation lines joined."""
+    text = help_text.replace("\\\n", " ").split("Example", 1)[-1] if "Example" in help_text else ""
+    found = []
+    for line in text.splitlines():
+        for part in line.split("&&"):
+            words = shlex.split(part.strip()) if "zorgkas " in part else []
+            while words and "=" in words[0] and not words[0].startswith("-"):
+                words.pop(0)  # ZORGKAS_TODAY=… before the command
+            if words and words[0] == "zorgkas":
+                found.append(words[1:])
+    return found
+
+
+def _parse(words: list[str]) -> click.Context:
+    """Parse a command line as zorgkas would, converting every value by its parameter type."""
+    group: click.Group = cli
+    while isinstance(group.commands.get(words[0]), click.Group):
+        group = group.commands[words[0]]  # type: ignore[assignment]
+        words = words[1:]
+    return group.commands[words[0]].make_context(words[0], words[1:])
+
+
+def test_every_help_example_runs_through_the_parameter_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reporting.sqlite").touch()  # serve-report's example opens a report made just before
+    seen = 0
+    for name, command in [("zorgkas", cli), *_commands()]:
+        examples = _examples(command.help or "")
+        assert examples, f"{name} has no example"
+        for words in examples:
+            ctx = _parse(words)  # a bad INSZ, OGM, date or amount raises BadParameter here
+            assert ctx.params, words
+            seen += 1
+    assert seen >= len(_commands())
+
+
+def test_the_parameter_types_reject_what_a_bad_example_would_hold() -> None:
+    with pytest.raises(click.BadParameter):
+        _parse(["status", "98010112345"])  # wrong check digits
+    with pytest.raises(click.BadParameter):
+        _parse(["pay", "98010110389", "--amount", "5", "--on", "2024-01-01", "--ogm", "+++123/4567/89012+++"])
+
+
+def test_every_option_has_help_and_every_summary_fits() -> None:
+    for name, command in _commands():
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                assert param.help, f"zorgkas {name} {param.opts[0]} has no help"
+    for args in ([], ["run"]):
+        listing = CliRunner().invoke(cli, [*args, "--help"], terminal_width=80).output
+        commands = listing.split("Commands:\n", 1)[1].splitlines()
+        assert all(len(line) <= 80 and "..." not in line for line in commands), commands
+        assert all(line.startswith("  ") and line[2] != " " for line in commands), "a summary wraps"
+
+
+WRITING = {"register", "move", "allowance", "affiliate", "pay", "switch", "exempt", "budget", "appeal",
+           "death", "reverse-payment", "retract", "direct-debit", "import", "demo", "init",
+           "checkpoint"}  # fmt: skip
+
+
+def test_clerk_is_offered_only_on_commands_that_write() -> None:
+    for name, _command in _commands():
+        offered = "--clerk" in CliRunner().invoke(cli, [*name.split(), "--help"]).output
+        writes = name in WRITING or name.startswith("run ")
+        assert offered == writes, name
+
+
+def test_clerk_is_still_accepted_on_a_question(sqlite_clerk: Clerk) -> None:
+    _story(sqlite_clerk)
+    assert sqlite_clerk("status", B, "--clerk", "an.peeters", "--json").output.startswith("{")
+
+
+def test_with_json_errors_are_one_json_object_on_stderr(sqlite_clerk: Clerk) -> None:
+    runner = CliRunner()
+    env = {"ZORGKAS_STORE": sqlite_clerk.store, "ZORGKAS_TODAY": "2025-03-01"}
+    refused = runner.invoke(cli, ["status", B, "--json"], env=env)
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert json.loads(refused.stderr) == {
+        "error": "refused",
+        "rule": "R-OBL-1",
+        "message": f"{B} is not registered: record the person with `zorgkas register` first",
+    }
+    bad = runner.invoke(cli, ["status", "12345678901", "--json"], env=env)
+    assert bad.exit_code == 2 and json.loads(bad.stderr)["error"] == "bad_input"
+    assert "INSZ" in json.loads(bad.stderr)["message"]
+    text = runner.invoke(cli, ["status", B], env=env)
+    assert text.exit_code == 1 and text.stderr.startswith("refused: R-OBL-1: ")
