@@ -208,3 +208,16 @@ def test_with_json_errors_are_one_json_object_on_stderr(sqlite_clerk: Clerk) -> 
     assert "INSZ" in json.loads(bad.stderr)["message"]
     text = runner.invoke(cli, ["status", B], env=env)
     assert text.exit_code == 1 and text.stderr.startswith("refused: R-OBL-1: ")
+
+
+def test_demo_prints_a_readable_table_in_euro(sqlite_clerk: Clerk) -> None:
+    out = sqlite_clerk("demo").output
+    lines = out.splitlines()
+    assert lines[0].startswith("loaded ") and lines[0].endswith(f" members into {sqlite_clerk.store}")
+    assert lines[1].startswith(f"Sample members on {sqlite_clerk.today}")
+    assert "Premiums due" in out and "€ " in out and "{" not in out and "_cents" not in out
+    row = next(line for line in lines if "85061510214" in line)
+    assert "CM (compulsory)" in row and "€ " in row
+    again = sqlite_clerk("demo", "--json").output.splitlines()
+    rows = [json.loads(line) for line in again[1:]]
+    assert len(rows) == 6 and {"insz", "arrears", "credit_cents"} <= set(rows[0])
