@@ -421,8 +421,13 @@ def render(
         _trace_html(now),
     ]
     if known_on is not None:
-        then = Status.of(History.view(insz, events, as_of, known_on))
-        sections += ["<h2>5. What the fund knew then</h2>", _knowledge_html(then, now, events, known_on)]
+        then_view = History.view(insz, events, as_of, known_on)
+        if then_view.is_registered:
+            known = _knowledge_html(Status.of(then_view), now, events, known_on)
+        else:
+            when = f"{day(known_on.date())} at {known_on:%H:%M} UTC"
+            known = f"<p>On {when} the fund did not know this person yet.</p>"
+        sections += ["<h2>5. What the fund knew then</h2>", known]
     sections += [f"<h2>{6 if known_on else 5}. Events</h2>", _events_html(entries)]
     title = f"Case dossier {insz_label(insz)}"
     meta = f"Born {day(reg.born)} · health fund {escape(reg.health_fund)} · situation on {day(as_of)}" + (

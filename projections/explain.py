@@ -72,6 +72,12 @@ def _cited(e: ev.Event) -> str:
 
 
 # -- the person and the membership -------------------------------------------------------
+def a_kind(kind: str) -> str:
+    """'a compulsory', 'an automatic (by the Vlaamse Zorgkas)', 'an early (under 26)'."""
+    words = KIND_NAMES.get(kind, kind)
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
+
+
 def _person(status: Status) -> list[Step]:
     h, as_of = status.history, status.history.as_of
     reg, res = h.registration, h.residence_on(as_of)
@@ -113,7 +119,7 @@ def _membership(status: Status) -> list[Step]:
         end = f" until {day(p.end)}" if p.end else ""
         closed = f"; ended by: {describe(p.closed_by)}" if p.closed_by else ""
         text = (
-            f"Member as a {KIND_NAMES.get(p.kind, p.kind)} member of {', then '.join(parts)}{end}"
+            f"Member as {a_kind(p.kind)} member of {', then '.join(parts)}{end}"
             f"{closed}. Membership counts from 1 January of the premium year; a switch never "
             "breaks continuity (R-SW-2)."
         )
@@ -132,7 +138,7 @@ def _membership(status: Status) -> list[Step]:
     if fund is None:
         text = f"On {day(as_of)} not a member of any care fund."
     else:
-        text = f"On {day(as_of)} a {KIND_NAMES.get(kind or '', kind)} member of {fund_label(fund)}."
+        text = f"On {day(as_of)} {a_kind(kind or '')} member of {fund_label(fund)}."
     steps.append(Step("fund", {"fund": fund, "kind": kind}, "R-AFF-1", text))
     pending = aff.pending_switch(h, as_of)
     if pending is not None:

@@ -32,6 +32,10 @@ KIND_NAMES = {
 }
 
 
+def _a(words: str) -> str:
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
+
+
 def fund_label(code: str) -> str:
     """'CM (CM-Zorgkas Vlaanderen)'; an unknown code is shown as it is."""
     try:
@@ -114,7 +118,7 @@ _WORDS: dict[type, Callable[[Any, Lookup], str]] = {
         "Increased allowance begins" if e.entitled else "Increased allowance ends"
     ),
     ev.Affiliated: lambda e, _: (
-        f"Affiliated with {fund_label(e.fund)} as a {KIND_NAMES.get(e.kind, e.kind)} member, "
+        f"Affiliated with {fund_label(e.fund)} as {_a(KIND_NAMES.get(e.kind, e.kind))} member, "
         f"counting from {e.since.isoformat()} ({e.rule})"
     ),
     ev.PremiumInvited: lambda e, _: (
