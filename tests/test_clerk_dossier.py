@@ -53,7 +53,7 @@ def test_the_dossier_holds_the_status_explanation_timeline_and_what_was_known(do
     assert "It is annulled: the appeal was upheld on 1 June 2024 (R-FINE-2); nothing is due." in page
     # What the fund knew on 15 May 2024 (the fine still open, € 20,00 not yet reversed) and now.
     assert (
-        "<tr class=\"changed\"><td>Fine 2023</td><td>€ 250,00, open</td><td>€ 250,00, annulled</td></tr>"
+        '<tr class="changed"><td>Fine 2023</td><td>€ 250,00, open</td><td>€ 250,00, annulled</td></tr>'
     ) in page
     assert (
         "<td>Premium 2023</td><td>€ 58,00 claimed, € 20,00 paid (incomplete, € 38,00 still due)</td>"
@@ -88,3 +88,20 @@ def test_the_dossier_renders_in_headless_chromium(dossier: Path, tmp_path: Path)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
     assert f"Member {B} on 31 December 2024" in dom
     assert "€ 58,00" in dom and "R-FINE-2" in dom and "<svg" in dom
+
+
+def test_a_dossier_known_on_before_the_registration_says_the_fund_did_not_know(
+    sqlite_clerk: Clerk, tmp_path: Path
+) -> None:
+    _story(sqlite_clerk)
+    out = tmp_path / "early.html"
+    sqlite_clerk("dossier", B, "--as-of", "2024-12-31", "--known-on", "2021-12-31", "--out", str(out))
+    assert "On 31 December 2021 at 23:59 UTC the fund did not know this person yet." in out.read_text()
+
+
+def test_a_dossier_of_an_unknown_person_is_refused_and_writes_nothing(
+    sqlite_clerk: Clerk, tmp_path: Path
+) -> None:
+    out = tmp_path / "nobody.html"
+    result = sqlite_clerk("dossier", B, "--out", str(out), expect=1)
+    assert "R-OBL-1" in result.output and not out.exists()

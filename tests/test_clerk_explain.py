@@ -22,8 +22,21 @@ def _story(clerk: Clerk) -> None:
     def at(now: str, *args: str) -> None:
         clerk(*args, now=now, today=now[:10])
 
-    at("2022-01-03T09:00:00", "register", B, "--born", "1985-06-15", "--region", "flanders",
-       "--health-fund", "CM", "--resident-since", "1985-06-15", "--on", "2022-01-03")
+    at(
+        "2022-01-03T09:00:00",
+        "register",
+        B,
+        "--born",
+        "1985-06-15",
+        "--region",
+        "flanders",
+        "--health-fund",
+        "CM",
+        "--resident-since",
+        "1985-06-15",
+        "--on",
+        "2022-01-03",
+    )
     at("2022-01-03T09:05:00", "affiliate", B, "--fund", "CM", "--on", "2022-01-03")
     at("2022-01-15T09:00:00", "run", "invitations", "--year", "2022", "--on", "2022-01-15")
     at("2023-01-15T09:00:00", "run", "invitations", "--year", "2023", "--on", "2023-01-15")
@@ -35,17 +48,57 @@ def _story(clerk: Clerk) -> None:
         for e in json.loads(clerk("history", B, "--json").output)
         if e["type"] == "PremiumInvited" and e["year"] == 2024
     )
-    at("2024-03-04T08:30:00", "pay", B, "--amount", "62", "--on", "2024-03-02", "--ogm", ogm,
-       "--bank-ref", "BANK-2024-000123")
-    at("2024-05-02T08:30:00", "pay", B, "--amount", "54,00", "--on", "2024-05-01",
-       "--bank-ref", "BANK-2024-000456")
-    at("2024-05-10T08:30:00", "pay", B, "--amount", "20", "--on", "2024-05-08",
-       "--bank-ref", "BANK-2024-000789")
-    at("2024-05-20T08:30:00", "reverse-payment", B, "--bank-ref", "BANK-2024-000789", "--on", "2024-05-20",
-       "--reason", "refused by the member's bank")
+    at(
+        "2024-03-04T08:30:00",
+        "pay",
+        B,
+        "--amount",
+        "62",
+        "--on",
+        "2024-03-02",
+        "--ogm",
+        ogm,
+        "--bank-ref",
+        "BANK-2024-000123",
+    )
+    at(
+        "2024-05-02T08:30:00",
+        "pay",
+        B,
+        "--amount",
+        "54,00",
+        "--on",
+        "2024-05-01",
+        "--bank-ref",
+        "BANK-2024-000456",
+    )
+    at(
+        "2024-05-10T08:30:00",
+        "pay",
+        B,
+        "--amount",
+        "20",
+        "--on",
+        "2024-05-08",
+        "--bank-ref",
+        "BANK-2024-000789",
+    )
+    at(
+        "2024-05-20T08:30:00",
+        "reverse-payment",
+        B,
+        "--bank-ref",
+        "BANK-2024-000789",
+        "--on",
+        "2024-05-20",
+        "--reason",
+        "refused by the member's bank",
+    )
     at("2024-06-03T10:00:00", "appeal", B, "--fine-year", "2023", "--upheld", "--on", "2024-06-01")
     at("2024-10-21T11:00:00", "switch", B, "--to", "VZK", "--requested-on", "2024-10-20")
     clerk.today = "2025-03-01"
+
+
 # fmt: skip
 
 
@@ -193,3 +246,32 @@ def test_status_in_words_has_euro_and_no_python_literals(story: Clerk) -> None:
         "  fine 2023: € 250,00 annulled",
         "  switching to VZK on 2025-01-01",
     ]
+
+
+def test_r_prem_1_the_source_and_confirmation_are_read_from_the_claim() -> None:
+    from types import SimpleNamespace
+
+    from projections.explain import _source
+
+    recorded = SimpleNamespace(source="BVR art. 68, version in force from 1 January 2026", confirmed=False)
+    assert _source(recorded) == ("BVR art. 68, version in force from 1 January 2026", False)
+    older = SimpleNamespace(schedule=SimpleNamespace(source="seed 000 states 62", confirmed=True))
+    assert _source(older) == (
+        'Vlaamse sociale bescherming, "Joining the Flemish Social Protection" states 62',
+        True,
+    )
+
+
+def test_an_event_type_without_its_own_sentence_still_reads_as_words() -> None:
+    from datetime import datetime
+
+    from ledger import events as ev
+    from projections.timeline import _generic
+
+    e = ev.PremiumInvited(
+        insz=B, on=date(2024, 1, 15), recorded_at=datetime(2024, 1, 15, 9), clerk="an.peeters",
+        year=2024, amount_cents=6200, reduced=False, ogm="244208707338", fund="CM",
+    )  # fmt: skip
+    assert _generic(e) == (
+        "Premium invited: year 2024, amount € 62,00, not reduced, ogm 244208707338, fund CM"
+    )
