@@ -106,6 +106,7 @@ def _range(h: History, as_of: date) -> tuple[date, date]:
 
 def _obligation_stretches(h: History, start: date, end: date) -> list[tuple[date, date, str]]:
     """(from, until, status) of the obligation, cut where it can change (R-OBL-1..7)."""
+    start = max(start, h.residences()[0].since)  # before the first known residence: nothing to draw
     cuts = {start, jan1(turns_26_year(h))} | {r.since for r in h.residences()}
     if h.died_on():
         cuts.add(h.died_on())  # type: ignore[arg-type]
