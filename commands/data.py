@@ -11,7 +11,7 @@ import click
 
 from commands.options import DATE, Session, read_only, store_options
 from commands.output import check_target, write_atomically
-from commands.progress import plural, progress, track
+from commands.progress import accepts_progress, plural, progress, track
 from commands.progress import shown as progress_shown
 from ledger.errors import BadInput
 from ledger.eventfile import to_line
@@ -96,9 +96,10 @@ def verify(session: Session) -> None:
     Example:
       zorgkas verify
     """
-    # The check runs inside the store: until it reports its own progress, the bar pulses.
-    with progress("verify", None, unit="events"):
-        problems = list(session.ledger.verify())
+    # The check runs inside the store: the bar pulses until it takes `progress=`.
+    with progress("verify", None, unit="events") as advance:
+        check = session.ledger.verify
+        problems = list(check(progress=advance) if accepts_progress(check) else check())
     if problems:
         for p in problems:
             click.echo(f"tampered: {p}", err=True)
@@ -122,14 +123,16 @@ def report(session: Session, target: str, rebuild: bool, as_of: object, with_ins
     """
     from projections.reporting import export_report
 
-    # The export runs inside the reporting module: until it reports its progress, the bar pulses.
-    with progress("report", None, unit="members"):
+    # The export runs inside the reporting module: the bar pulses until it takes `progress=`.
+    with progress("report", None, unit="members") as advance:
+        hook = {"progress": advance} if accepts_progress(export_report) else {}
         summary = export_report(
             session.ledger,
             target,
             rebuild=rebuild,
             as_of=as_of or session.today,  # type: ignore[arg-type]
             with_insz=with_insz,
+            **hook,
         )
     click.echo(summary)
 

@@ -12,6 +12,12 @@ pipes see nothing of it: the one-line summary of a command stays on stdout.
     for line in track(lines, total=size, label="import", unit="bytes", size=len): ...
 
 Without a total (``total=None``) the bar pulses and shows the count and the rate.
+
+A loop that lives outside ``commands/`` (the store's verification, the reporting
+export) can take a ``progress`` keyword: it is given ``advance`` and calls
+``progress(0, total=N)`` once it knows its total, then ``progress(k)`` for every k
+units done. The command passes it whenever the function accepts it
+(``accepts_progress``), so the bar gets its total, rate and time left.
 """
 
 from __future__ import annotations
@@ -88,19 +94,32 @@ def progress(label: str, total: int | None = None, unit: str = "members") -> Ite
     bar = Progress(*_columns(unit), console=Console(file=sys.stderr), transient=False)
     task = bar.add_task(label, total=total, note="")
 
-    def advance(n: int = 1, note: str | None = None) -> None:
-        if note is None:
-            bar.advance(task, n)
-        else:
-            bar.update(task, advance=n, note=note)
+    def advance(n: int = 1, note: str | None = None, total: int | None = None) -> None:
+        changes: dict[str, Any] = {"advance": n}
+        if note is not None:
+            changes["note"] = note
+        if total is not None:  # a loop that learns its total only once it starts
+            changes["total"] = total
+        bar.update(task, **changes)
 
     bar.start()
     try:
         yield advance
-        if total is not None:
-            bar.update(task, completed=total)
+        done = bar.tasks[0].total
+        if done is not None:
+            bar.update(task, completed=done)
     finally:
         bar.stop()
+
+
+def accepts_progress(fn: Callable[..., Any]) -> bool:
+    """Whether a loop owned elsewhere takes ``progress=advance`` (see ``progress``)."""
+    import inspect
+
+    try:
+        return "progress" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def track(

@@ -221,3 +221,25 @@ def test_demo_prints_a_readable_table_in_euro(sqlite_clerk: Clerk) -> None:
     again = sqlite_clerk("demo", "--json").output.splitlines()
     rows = [json.loads(line) for line in again[1:]]
     assert len(rows) == 6 and {"insz", "arrears", "credit_cents"} <= set(rows[0])
+
+
+def test_a_loop_owned_elsewhere_gets_the_bar_through_its_progress_keyword(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from commands import progress as bars
+
+    monkeypatch.setattr(bars, "shown", lambda: True)
+    seen: list[int] = []
+
+    def verify(progress: bars.Advance) -> list[str]:
+        progress(0, total=3)
+        for _ in range(3):
+            progress(1)
+            seen.append(1)
+        return []
+
+    assert bars.accepts_progress(verify) and not bars.accepts_progress(lambda: None)
+    with bars.progress("verify", None, unit="events") as advance:
+        verify(progress=advance)
+    assert seen == [1, 1, 1]
+    assert "3/3 events" in capsys.readouterr().err
