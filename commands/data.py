@@ -151,7 +151,8 @@ def serve_report(file: str, port: int, metadata_out: str | None) -> None:
 
     \b
     Example:
-      zorgkas report --to reporting.sqlite && zorgkas serve-report reporting.sqlite
+      zorgkas report --to reporting.sqlite
+      zorgkas serve-report reporting.sqlite
     """
     import subprocess
     import sys

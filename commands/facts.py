@@ -170,8 +170,8 @@ def pay(
 
     \b
     Example:
-      zorgkas pay 98010110389 --amount 62,00 --on 2024-03-15 --bank-ref B-2024-0001 \\
-          --ogm +++123/4567/89002+++
+      zorgkas pay 98010110389 --amount 62,00 --on 2024-03-15 \\
+          --bank-ref B-2024-0001 --ogm +++123/4567/89002+++
     """
     written = _write(
         session,
@@ -231,7 +231,8 @@ def exempt(session: Session, insz: str, reason: str, start: date, until: date | 
 
     \b
     Example:
-      zorgkas exempt 98010110389 --reason debt-settlement --from 2024-01-10 --until 2026-12-31
+      zorgkas exempt 98010110389 --reason debt-settlement --from 2024-01-10 \\
+          --until 2026-12-31
     """
     _report(
         _write(
@@ -258,7 +259,8 @@ def budget(session: Session, insz: str, kind: str, start: date, monthly: int) ->
 
     \b
     Example:
-      zorgkas budget 98010110389 --kind severe-dependency --from 2025-01-01 --monthly 135
+      zorgkas budget 98010110389 --kind severe-dependency --from 2025-01-01 \\
+          --monthly 135
     """
     _report(
         _write(

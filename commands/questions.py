@@ -167,7 +167,8 @@ def dossier(
 
     \b
     Example:
-      zorgkas dossier 98010110389 --as-of 2024-12-31 --known-on 2024-10-01 --out dossier.html
+      zorgkas dossier 98010110389 --as-of 2024-12-31 --known-on 2024-10-01 \\
+          --out dossier.html
     """
     from projections import dossier as pages
 

@@ -169,6 +169,10 @@ def test_every_option_has_help_and_every_summary_fits() -> None:
         for param in command.params:
             if isinstance(param, click.Option) and not param.hidden:
                 assert param.help, f"zorgkas {name} {param.opts[0]} has no help"
+    for name, _command in _commands():
+        listing = CliRunner().invoke(cli, [*name.split(), "--help"], terminal_width=80).output
+        example = listing.split("Example:", 1)[1].split("Options:", 1)[0]
+        assert all(len(line) <= 80 for line in example.splitlines()), f"zorgkas {name}: a long example line"
     for args in ([], ["run"]):
         listing = CliRunner().invoke(cli, [*args, "--help"], terminal_width=80).output
         commands = listing.split("Commands:\n", 1)[1].splitlines()
