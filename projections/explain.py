@@ -291,7 +291,12 @@ def _why(a: prem.Allocation, named: int | None, fined: set[int], payment: ev.Pre
             f"{eur(a.cents)} to the {a.year} premium: the oldest unpaid premium among those "
             "already claimed with a fine, after every premium that can still lead to one"
         )
-    reason = "no structured message of a claimed year" if named is None else f"after the {named} premium"
+    if named is not None:
+        reason = f"after the {named} premium it names"
+    elif payment.ogm:
+        reason = "its structured message names no claimed year"
+    else:
+        reason = "it carries no structured message"
     return (
         f"{eur(a.cents)} to the {a.year} premium: the oldest unpaid premium "
         f"that can still lead to a fine ({reason})"
