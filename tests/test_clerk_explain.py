@@ -216,6 +216,10 @@ def test_an_incomplete_premium_always_says_what_is_still_due(clerk: Clerk) -> No
         "Still due: € 24,00 — incomplete: a premium cannot be paid in instalments, so it counts as unpaid "
         "for letters and fines (R-PREM-6)."
     ) in text
+    assert (
+        "It went: € 40,00 to the 2025 premium: the oldest unpaid premium that can still lead to a fine "
+        "(it carries no structured message). [R-PREM-7]"
+    ) in text
 
 
 def test_explain_json_is_the_same_trace_as_data(story: Clerk) -> None:
