@@ -152,7 +152,7 @@ def explain(
 @click.argument("insz", type=INSZ)
 @as_of_options
 @click.option(
-    "--out", "out", required=True, metavar="FILE.html", help="The HTML file to write (works offline)."
+    "--out", "out", required=True, metavar="FILE.html", help="The HTML file to write (-: standard output)."
 )
 @click.option("--force", is_flag=True, help="Replace FILE.html if it exists.")
 @read_only
@@ -172,9 +172,12 @@ def dossier(
     """
     from projections import dossier as pages
 
-    target = check_target(out, force=force, store_url=session.store_url, field="--out")
+    target = None if out == "-" else check_target(out, force=force, store_url=session.store_url, field="--out")
     events = session.ledger.load(insz).events
     page = pages.render(insz, events, as_of or session.today, known_on, session.now)
+    if target is None:
+        click.echo(page, nl=False)
+        return
     write_atomically(target, [page], field="--out")
     click.echo(f"wrote the dossier of {insz} to {out}")
 
