@@ -172,7 +172,9 @@ def dossier(
     """
     from projections import dossier as pages
 
-    target = None if out == "-" else check_target(out, force=force, store_url=session.store_url, field="--out")
+    target = None
+    if out != "-":
+        target = check_target(out, force=force, store_url=session.store_url, field="--out")
     events = session.ledger.load(insz).events
     page = pages.render(insz, events, as_of or session.today, known_on, session.now)
     if target is None:

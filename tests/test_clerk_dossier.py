@@ -105,3 +105,10 @@ def test_a_dossier_of_an_unknown_person_is_refused_and_writes_nothing(
     out = tmp_path / "nobody.html"
     result = sqlite_clerk("dossier", B, "--out", str(out), expect=1)
     assert "R-OBL-1" in result.output and not out.exists()
+
+
+def test_a_dossier_can_go_to_standard_output(sqlite_clerk: Clerk) -> None:
+    _story(sqlite_clerk)
+    page = sqlite_clerk("dossier", B, "--as-of", "2024-12-31", "--out", "-").output
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+    assert not Path("-").exists()
