@@ -275,19 +275,25 @@ def _fined_on(h: History, on: date) -> set[int]:
     }
 
 
-def _why(a: prem.Allocation, named: int | None, fined: set[int], payment: ev.PremiumPaid) -> str:
+def _why(a: prem.Allocation, named: int | None, fined: set[int], payment: ev.PremiumPaid) -> tuple[str, str]:
+    """(reason code, sentence) for one part of a payment: where it went and why (R-PREM-6..8)."""
     if a.target == "credit":
-        return f"{eur(a.cents)} kept as credit: more than what is owed (R-PREM-6)"
+        return "credit", f"{eur(a.cents)} kept as credit: more than what is owed (R-PREM-6)"
     if a.target == "fine":
         if payment.fine_year == a.year:
-            return f"{eur(a.cents)} to the fine of {a.year}: the payment names that fine"
-        return f"{eur(a.cents)} to the fine of {a.year}: every premium was paid, the rest pays open fines"
-    if a.rule == "R-PREM-8":
-        return f"{eur(a.cents)} to the {a.year} premium: a direct debit pays only its own year (R-PREM-8)"
-    if a.year == named:
-        return f"{eur(a.cents)} to the {a.year} premium: the year its structured message names"
-    if a.year in fined:
+            return "named_fine", f"{eur(a.cents)} to the fine of {a.year}: the payment names that fine"
         return (
+            "open_fine",
+            f"{eur(a.cents)} to the fine of {a.year}: every premium was paid, the rest pays open fines",
+        )
+    if a.rule == "R-PREM-8":
+        return "direct_debit", (
+            f"{eur(a.cents)} to the {a.year} premium: a direct debit pays only its own year (R-PREM-8)"
+        )
+    if a.year == named:
+        return "named_year", f"{eur(a.cents)} to the {a.year} premium: the year its structured message names"
+    if a.year in fined:
+        return "oldest_fined", (
             f"{eur(a.cents)} to the {a.year} premium: the oldest unpaid premium among those "
             "already claimed with a fine, after every premium that can still lead to one"
         )
@@ -297,14 +303,14 @@ def _why(a: prem.Allocation, named: int | None, fined: set[int], payment: ev.Pre
         reason = "its structured message names no claimed year"
     else:
         reason = "it carries no structured message"
-    return (
+    return "oldest", (
         f"{eur(a.cents)} to the {a.year} premium: the oldest unpaid premium "
         f"that can still lead to a fine ({reason})"
     )
 
 
-def _allocation_json(a: prem.Allocation) -> dict[str, Any]:
-    return {
+def _allocation_json(a: prem.Allocation, reason: str | None = None) -> dict[str, Any]:
+    data = {
         "target": a.target,
         "year": a.year,
         "cents": a.cents,
@@ -312,6 +318,7 @@ def _allocation_json(a: prem.Allocation) -> dict[str, Any]:
         "payment_id": str(a.payment.id) if a.payment else None,
         "rule": a.rule,
     }
+    return data if reason is None else {**data, "reason": reason}
 
 
 def _payments(status: Status) -> list[Step]:
@@ -336,7 +343,8 @@ def _payments(status: Status) -> list[Step]:
             continue
         allocs = [a for a in acc.allocations if a.payment is p]
         fined = _fined_on(h, p.on)
-        went = "; ".join(_why(a, named, fined, p) for a in allocs) or "nothing: it was already used"
+        whys = [_why(a, named, fined, p) for a in allocs]
+        went = "; ".join(text for _code, text in whys) or "nothing: it was already used"
         named_text = f" It names the {named} premium." if named is not None else ""
         steps.append(
             Step(
@@ -344,7 +352,9 @@ def _payments(status: Status) -> list[Step]:
                 {
                     "amount_cents": p.amount_cents,
                     "named_year": named,
-                    "allocations": [_allocation_json(a) for a in allocs],
+                    "allocations": [
+                        _allocation_json(a, code) for a, (code, _t) in zip(allocs, whys, strict=True)
+                    ],
                 },
                 "R-PREM-7",
                 f"{head}.{named_text} It went: {went}.",

@@ -279,3 +279,16 @@ def test_an_event_type_without_its_own_sentence_still_reads_as_words() -> None:
     assert _generic(e) == (
         "Premium invited: year 2024, amount € 62,00, not reduced, ogm 244208707338, fund CM"
     )
+
+
+def test_r_prem_7_explain_json_gives_the_reason_of_every_part_of_a_payment(story: Clerk) -> None:
+    data = json.loads(story("explain", B, "--as-of", "2024-12-31", "--json").output)
+    payments = {s["figure"]: s["value"] for s in data["trace"] if s["figure"].startswith("payment ")}
+    assert [(a["year"], a["cents"], a["reason"]) for a in payments["payment 2024-03-02"]["allocations"]] == [
+        (2024, 6200, "named_year")
+    ]
+    assert [(a["year"], a["cents"], a["reason"]) for a in payments["payment 2024-05-01"]["allocations"]] == [
+        (2022, 5400, "oldest_fined")
+    ]
+    reversed_payment = {"amount_cents": 2000, "reversed_on": "2024-05-20", "allocations": []}
+    assert payments["payment 2024-05-08"] == reversed_payment
