@@ -167,7 +167,9 @@ def _membership(status: Status) -> list[Step]:
         verdict = {
             True: "joined on time: those premiums were paid within the window",
             False: "did not join on time",
-            None: "not decided yet: the window is still open",
+            None: "not decided yet: the window is still open"
+            if as_of <= window.end
+            else "not decided: not affiliated on this date",
         }[status.joined_on_time]
         steps.append(
             Step(
