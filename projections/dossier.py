@@ -93,6 +93,7 @@ def _mark(s: Scale, y: int, d: date, shape: str, colour: str, tip: str, label: s
         "cross": f'<path d="M{cx - 6},{cy - 6} L{cx + 6},{cy + 6} M{cx - 6},{cy + 6} L{cx + 6},{cy - 6}" '
         f'stroke="{colour}" stroke-width="3"/>',
         "star": f'<circle cx="{cx}" cy="{cy}" r="7" fill="#fff" stroke="{colour}" stroke-width="3"/>',
+        "tick": f'<path d="M{cx},{cy - 13} L{cx},{cy + 13}" stroke="{colour}" stroke-width="2"/>',
     }
     text = f'<text x="{cx}" y="{y + LANE + 2}" class="under">{escape(label)}</text>' if label else ""
     return f"<g><title>{escape(tip)}</title>{shapes[shape]}{text}</g>"
@@ -161,6 +162,12 @@ def timeline_svg(status: Status, entries: list[timeline.Entry], known_on: dateti
             tip = f"{fund} ({p.kind}) from {start}" + (f" until {p.end}" if p.end else "")
             out.append(_bar(s, y["Affiliation"], start, until, FUND_COLOURS.get(fund, "#555"),
                             f"{fund} {p.kind}", tip))  # fmt: skip
+    # Requests and cancellations, also those backdated so far that no membership remains (R-AFF-4).
+    for e in h.of(ev.Affiliated):
+        out.append(_mark(s, y["Affiliation"], e.on, "tick", "#222", f"{timeline.describe(e)} on {e.on}"))
+    for e in h.of(ev.Cancelled):
+        out.append(_mark(s, y["Affiliation"], e.on, "cross", "#c0392b", f"{timeline.describe(e)} on {e.on}",
+                         "cancelled"))  # fmt: skip
     for year, ya in sorted(acc.years.items()):
         claim = getattr(ya.due, "claim", None) or h.by_year(ev.PremiumInvited, year)
         when = claim.on if claim else ya.due.owed_from
@@ -258,11 +265,12 @@ footer { margin-top: 30px; border-top: 1px solid #bbb; padding-top: 8px;
 def _figures(data: dict[str, Any]) -> list[tuple[str, str]]:
     arrears = data["arrears"]
     fund = timeline.fund_label(data["fund"]) if data["fund"] else "not affiliated"
+    undecided = "not decided yet" if data["affiliated"] else "—"
     rows = [
         ("Obligation", f"{data['obligation']} ({data['obligation_rule']})"),
         ("Care fund", fund + (f", {data['kind']}" if data["kind"] else "")),
         ("Affiliated since", data["affiliated_since"] or "—"),
-        ("Joined on time (R-AFF-2)", yes_no(data["joined_on_time"], "not decided yet")),
+        ("Joined on time (R-AFF-2)", yes_no(data["joined_on_time"], undecided)),
         ("Eligible for a care budget",
          yes_no(data["eligible"]) + (f", from {data['eligible_from']}" if data["eligible_from"] else "")
          + f" ({', '.join(data['eligibility_rules'])})"),
@@ -398,7 +406,8 @@ LEGEND = (
     '<span><i class="sw" style="background:#e08a00"></i>incomplete</span>'
     '<span><i class="sw" style="background:#c0392b"></i>unpaid / open</span>'
     '<span><i class="sw" style="background:#9a9a9a"></i>annulled / reversed</span>'
-    "<span>● claim · ▲ payment · ■ letter · ◆ fine · ○ appeal · ✕ correction</span>"
+    "<span>| affiliation request · ● claim · ▲ payment · ■ letter · ◆ fine · ○ appeal · "
+    "✕ cancellation or correction</span>"
     "</div>"
 )
 
