@@ -123,24 +123,14 @@ def _obligation_stretches(h: History, start: date, end: date) -> list[tuple[date
     return found
 
 
-def timeline_svg(status: Status, entries: list[timeline.Entry], known_on: datetime | None = None) -> str:
-    """The picture: one lane per kind of fact, years across, ``as_of`` (and ``known_on``) marked."""
-    h, as_of, acc = status.history, status.history.as_of, status.account
-    s = Scale(*_range(h, as_of))
-    lanes = ["Residence", "Obligation", "Affiliation", "Premiums", "Payments", "Letters", "Fines",
-             "Appeals", "Corrections"]  # fmt: skip
-    top = 44
-    y = {name: top + i * (LANE + 12) for i, name in enumerate(lanes)}
-    height = top + len(lanes) * (LANE + 12) + 20
+LANES = ("Residence", "Obligation", "Affiliation", "Premiums", "Payments", "Letters", "Fines", "Appeals",
+         "Corrections")  # fmt: skip
+TOP = 44
+
+
+def _membership_lanes(s: Scale, y: dict[str, int], h: History) -> list[str]:
+    """Residence, obligation and affiliation as bars (a switch changes the fund's colour)."""
     out: list[str] = []
-    for year in range(s.start.year, s.end.year + 1):
-        x = s.x(jan1(year))
-        out.append(f'<line x1="{x}" y1="{top - 6}" x2="{x}" y2="{height - 14}" class="grid"/>')
-        out.append(f'<text x="{x + 3}" y="{top - 12}" class="year">{year}</text>')
-    for name, ly in y.items():
-        out.append(f'<text x="{s.left - 10}" y="{ly + 23}" class="lane">{name}</text>')
-        out.append(f'<line x1="{s.left}" y1="{ly + LANE + 5}" x2="{s.left + s.width}" y2="{ly + LANE + 5}" '
-                   'class="sep"/>')  # fmt: skip
     stretches = h.residences()
     for i, r in enumerate(stretches):
         until = stretches[i + 1].since - timedelta(days=1) if i + 1 < len(stretches) else s.end
@@ -168,6 +158,13 @@ def timeline_svg(status: Status, entries: list[timeline.Entry], known_on: dateti
     for e in h.of(ev.Cancelled):
         out.append(_mark(s, y["Affiliation"], e.on, "cross", "#c0392b", f"{timeline.describe(e)} on {e.on}",
                          "cancelled"))  # fmt: skip
+    return out
+
+
+def _money_lanes(s: Scale, y: dict[str, int], status: Status) -> list[str]:
+    """Claims, payments, letters, fines and appeals as marks, coloured by how they stand."""
+    h, acc = status.history, status.account
+    out: list[str] = []
     for year, ya in sorted(acc.years.items()):
         claim = getattr(ya.due, "claim", None) or h.by_year(ev.PremiumInvited, year)
         when = claim.on if claim else ya.due.owed_from
@@ -180,28 +177,59 @@ def timeline_svg(status: Status, entries: list[timeline.Entry], known_on: dateti
         out.append(_mark(s, y["Payments"], p.on, "up", colour, f"{timeline.describe(p)} on {p.on}"))
     for letter in h.of(ev.RegisteredLetterSent):
         tip = f"{timeline.describe(letter)} on {letter.on}"
-        out.append(_mark(s, y["Letters"], letter.on, "square", "#f3d36b", tip,
-                         str(letter.year)))  # fmt: skip
+        out.append(_mark(s, y["Letters"], letter.on, "square", "#f3d36b", tip, str(letter.year)))
     for year, fine in sorted(acc.fines.items()):
         tip = f"{timeline.describe(fine.fine)} on {fine.fine.on}: {fine.status}"
         colour = STATE_COLOURS.get(fine.status, "#2e7d4f")
-        out.append(_mark(s, y["Fines"], fine.fine.on, "diamond", colour, tip,
-                         f"{year} {fine.status}"))  # fmt: skip
+        out.append(_mark(s, y["Fines"], fine.fine.on, "diamond", colour, tip, f"{year} {fine.status}"))
     for a in h.of(ev.FineAppealDecided):
         out.append(_mark(s, y["Appeals"], a.on, "star", "#2e7d4f" if a.upheld else "#c0392b",
                          timeline.describe(a), "upheld" if a.upheld else "rejected"))  # fmt: skip
-    for r in h.of(ev.PaymentReversed):
-        out.append(_mark(s, y["Corrections"], r.on, "cross", "#c0392b", timeline.describe(r), "reversal"))
+    return out
+
+
+def _correction_lane(s: Scale, y: dict[str, int], h: History, entries: list[timeline.Entry]) -> list[str]:
+    out = [
+        _mark(s, y["Corrections"], r.on, "cross", "#c0392b", timeline.describe(r), "reversal")
+        for r in h.of(ev.PaymentReversed)
+    ]
     # Retracted facts are left out of a History view; the entries still hold the retraction.
-    for x in entries:
-        if isinstance(x.event, ev.EventRetracted):
-            out.append(_mark(s, y["Corrections"], x.event.on, "cross", "#7b5ea7", x.text, "retraction"))
+    out += [
+        _mark(s, y["Corrections"], x.event.on, "cross", "#7b5ea7", x.text, "retraction")
+        for x in entries
+        if isinstance(x.event, ev.EventRetracted)
+    ]
+    return out
+
+
+def _frame(s: Scale, y: dict[str, int], height: int) -> list[str]:
+    """Year lines and labels, lane names and separators."""
+    out: list[str] = []
+    for year in range(s.start.year, s.end.year + 1):
+        x = s.x(jan1(year))
+        out.append(f'<line x1="{x}" y1="{TOP - 6}" x2="{x}" y2="{height - 14}" class="grid"/>')
+        out.append(f'<text x="{x + 3}" y="{TOP - 12}" class="year">{year}</text>')
+    for name, ly in y.items():
+        out.append(f'<text x="{s.left - 10}" y="{ly + 23}" class="lane">{name}</text>')
+        out.append(f'<line x1="{s.left}" y1="{ly + LANE + 5}" x2="{s.left + s.width}" y2="{ly + LANE + 5}" '
+                   'class="sep"/>')  # fmt: skip
+    return out
+
+
+def timeline_svg(status: Status, entries: list[timeline.Entry], known_on: datetime | None = None) -> str:
+    """The picture: one lane per kind of fact, years across, ``as_of`` (and ``known_on``) marked."""
+    h, as_of = status.history, status.history.as_of
+    s = Scale(*_range(h, as_of))
+    y = {name: TOP + i * (LANE + 12) for i, name in enumerate(LANES)}
+    height = TOP + len(LANES) * (LANE + 12) + 20
+    out = _frame(s, y, height) + _membership_lanes(s, y, h) + _money_lanes(s, y, status)
+    out += _correction_lane(s, y, h, entries)
     x = s.x(as_of)
     out.append(f'<line x1="{x}" y1="16" x2="{x}" y2="{height - 14}" class="asof"/>')
     out.append(f'<text x="{x}" y="12" class="asof-label">as of {as_of}</text>')
     if known_on is not None and s.start <= known_on.date() <= s.end:
         kx = s.x(known_on.date())
-        out.append(f'<line x1="{kx}" y1="{top - 6}" x2="{kx}" y2="{height - 14}" class="known"/>')
+        out.append(f'<line x1="{kx}" y1="{TOP - 6}" x2="{kx}" y2="{height - 14}" class="known"/>')
         out.append(
             f'<text x="{kx + 4}" y="{height - 2}" class="known-label">known on {known_on.date()}</text>'
         )
