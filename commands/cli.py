@@ -7,13 +7,17 @@ with nothing written and no traceback.
 A clerk runs one command at a time, so start-up counts: a command's module is imported
 only when that command runs (``LedgerGroup.get_command``), not every module of the
 command line. ``--help`` imports them all to list them.
+With ``--json`` on the command line, the error is also one JSON object on stderr
+(``{"error": "refused"|"bad_input"|"unavailable", "rule": …, "message": …}``) so that
+a script reads the reason as data beside the exit code.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -50,11 +54,16 @@ WHERE: dict[str, str] = {
             "death",
             "reverse-payment",
             "retract",
+            "direct-debit",
+            "adjust-claim",
         ],
         "commands.facts",
     ),
-    **dict.fromkeys(["status", "history", "explain"], "commands.questions"),
-    **dict.fromkeys(["export", "import", "verify", "report", "serve-report"], "commands.data"),
+    **dict.fromkeys(["status", "history", "explain", "dossier"], "commands.questions"),
+    **dict.fromkeys(
+        ["export", "import", "verify", "checkpoint", "keygen", "init", "reseal", "report", "serve-report"],
+        "commands.data",
+    ),
     "demo": "commands.demo",
     "run": "commands.runs",
 }
@@ -65,7 +74,18 @@ def commands_of(module: str) -> dict[str, click.Command]:
     # __import__, not importlib.import_module: the one ``python -X importtime`` times.
     found = getattr(__import__(module, fromlist=["_"]), MODULES[module])
     listed = found if isinstance(found, list | tuple) else [found]
+    for command in listed:
+        _summarise(command)
     return {command.name: command for command in listed if command.name}
+
+
+def _summarise(command: click.Command) -> None:
+    """The one-line summary ``zorgkas --help`` lists (``SUMMARIES``), never cut."""
+    if command.name in SUMMARIES:
+        command.short_help = SUMMARIES[command.name]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _summarise(sub)
 
 
 class _Commands(dict[str, click.Command]):
@@ -115,6 +135,60 @@ class _Commands(dict[str, click.Command]):
         return super().items()
 
 
+# What `zorgkas --help` lists: one line each, short enough never to be cut.
+SUMMARIES = {
+    "affiliate": "Affiliate a person with a care fund (R-AFF-1).",
+    "allowance": "Record the increased allowance status (R-PREM-1).",
+    "appeal": "Record the decision on a fine's appeal (R-FINE-2).",
+    "budget": "Grant a monthly care budget (R-ELIG-1..3).",
+    "checkpoint": "Sign the store's current head into a file.",
+    "death": "Record a member's death (R-PREM-4).",
+    "demo": "Load sample members and show their status.",
+    "direct-debit": "Record a direct-debit mandate or its end (R-PREM-8).",
+    "dossier": "Write a case dossier (HTML) for a dispute.",
+    "exempt": "Record an exemption from premiums (R-PREM-4).",
+    "explain": "Explain each figure of status in plain words.",
+    "export": "Write every event to a file (- for stdout).",
+    "history": "A member's events in words, by effective date.",
+    "import": "Append the events of a file (- for stdin).",
+    "init": "Create an empty event store.",
+    "keygen": "Make a signing key pair for checkpoints.",
+    "move": "Record a move or a new situation (R-OBL-1..6).",
+    "pay": "Record a payment (R-PREM-6..8).",
+    "register": "Make a person known to the ledger (R-OBL-1..7).",
+    "report": "Feed the reporting database (incremental).",
+    "retract": "Retract a fact that was recorded wrongly.",
+    "reverse-payment": "Record a payment the bank took back.",
+    "run": "The yearly runs (idempotent).",
+    "serve-report": "Browse a reporting database in Datasette.",
+    "status": "A member's affiliation, arrears and eligibility.",
+    "switch": "Request a switch of care fund (R-SW-1).",
+    "verify": "Check the store's integrity (exit 1 if tampered).",
+    "invitations": "Send the payment invitations of YEAR (R-PREM-1..5).",
+    "letters": "Send the registered letters of YEAR (R-LET-1).",
+    "fines": "Impose the fines of YEAR's letters (R-FINE-1).",
+    "auto-affiliation": "Affiliate everyone still unaffiliated (R-AFF-3).",
+    "cancellations": "Cancel voluntary members who did not pay (R-AFF-4).",
+}
+
+
+def fail(kind: str, message: str, code: int, rule: str | None = None, **extra: Any) -> NoReturn:
+    """Report an error the way the command line was asked (text, or JSON with ``--json``), and exit."""
+    ctx = click.get_current_context()
+    if ctx.find_root().meta.get("zorgkas.json"):
+        click.echo(
+            json.dumps({"error": kind, "rule": rule, "message": message, **extra}, ensure_ascii=False),
+            err=True,
+        )
+    else:
+        prefix = {"refused": "refused", "bad_input": "bad input", "unavailable": "unavailable"}.get(
+            kind, "error"
+        )
+        click.echo(f"{prefix}: {rule + ': ' if rule else ''}{message}", err=True)
+    ctx.exit(code)
+    raise AssertionError("unreachable")  # pragma: no cover - ctx.exit raises
+
+
 class LedgerGroup(click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -131,28 +205,29 @@ class LedgerGroup(click.Group):
         return found if found is not None else table.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        raw = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        ctx.meta["zorgkas.json"] = "--json" in raw
         try:
             return super().invoke(ctx)
         except RuleRefused as exc:
-            click.echo(f"refused: {exc.rule_id}: {exc.message}", err=True)
-            ctx.exit(EXIT_REFUSED)
+            fail("refused", exc.message, EXIT_REFUSED, exc.rule_id)
         except BadInput as exc:
-            click.echo(f"bad input: {exc}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
+            fail("bad_input", str(exc), EXIT_BAD_INPUT, field=exc.field, line=exc.line)
         except StoreUnavailable as exc:
-            click.echo(f"unavailable: {exc}", err=True)
-            ctx.exit(EXIT_UNAVAILABLE)
+            fail("unavailable", str(exc), EXIT_UNAVAILABLE)
         except ConcurrentChange as exc:
-            click.echo(f"refused: another clerk kept changing this member ({exc}); try again", err=True)
-            ctx.exit(EXIT_REFUSED)
+            fail("refused", f"another clerk kept changing this member ({exc}); try again", EXIT_REFUSED)
+        except click.UsageError as exc:
+            if not ctx.meta["zorgkas.json"]:
+                raise
+            fail("bad_input", exc.format_message(), EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:  # `zorgkas demo | head`: the reader left; nothing to report
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(EXIT_REFUSED)
         except Exception as exc:  # never a traceback for a clerk
-            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-            ctx.exit(EXIT_INTERNAL)
+            fail("internal", f"{type(exc).__name__}: {exc}", EXIT_INTERNAL)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -162,13 +237,13 @@ def cli(store_url: str | None, clerk: str | None) -> None:
     """zorgkas — the event-sourced membership ledger of the Flemish care insurance.
 
     Every fact is an immutable event; status, arrears and eligibility are derived
-    from them by the rules of DOMAIN.md (rule ids R-…), as of any date and as known
-    at any moment. Exit codes: 0 done, 1 refused by a rule, 2 bad input, 4 store busy or
-    unreachable (safe to retry).
+    from them by the rule book (rule ids R-…), as of any date and as known at any
+    moment. Exit codes: 0 done, 1 refused by a rule, 2 bad input, 4 unavailable
+    (try again). With --json, errors too are printed as JSON (on stderr).
 
     \b
     Example:
-      ZORGKAS_TODAY=2025-09-01 zorgkas status 98010112345 --json
+      ZORGKAS_TODAY=2025-09-01 zorgkas status 98010110389 --json
     """
 
 

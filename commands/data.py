@@ -4,56 +4,87 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from commands.options import DATE, DATETIME, Session, store_options
+from commands.options import DATE, DATETIME, Session, read_only, store_options
+from commands.output import check_target, write_atomically
+from commands.progress import accepts_progress, plural, progress, track
+from commands.progress import shown as progress_shown
 from ledger.errors import BadInput
 from ledger.eventfile import to_line
 from ledger.store import Problem
 
 
-@click.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.command("export", short_help="Write every event to a JSON-lines file (- for stdout).")
+@click.argument("file", metavar="FILE.jsonl")
+@click.option("--force", is_flag=True, help="Replace FILE.jsonl if it exists.")
+@read_only
 @store_options
-def export_events(session: Session, file: str) -> None:
-    """Write every event, in recording order, to a JSON-lines file.
+def export_events(session: Session, file: str, force: bool) -> None:
+    """Write every event, in recording order, to a JSON-lines file (`-`: standard output).
+
+    The file is written beside its target and renamed at the end (never a half file),
+    readable by its owner only; an existing file is replaced only with --force, and
+    never the store itself.
 
     \b
     Example:
       zorgkas export backup.jsonl
     """
+    ledger = session.ledger
+    total = ledger.count_events() if progress_shown() else None
     count = 0
-    try:
-        out = open(file, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise BadInput("FILE", file, f"cannot be written ({exc.strerror})") from None
-    with out:
-        for e in session.ledger.scan():
-            out.write(json.dumps(to_line(e), ensure_ascii=False) + "\n")
-            count += 1
-    click.echo(f"exported {count} events to {file}")
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        with progress("export", total, unit="events") as advance:
+            for e in ledger.scan():
+                count += 1
+                advance()
+                yield json.dumps(to_line(e), ensure_ascii=False) + "\n"
+
+    if file == "-":
+        out = click.open_file("-", "w", encoding="utf-8")
+        for line in lines():
+            out.write(line)
+        out.flush()
+        click.echo(f"exported {plural(count, 'event')} to standard output", err=True)
+        return
+    target = check_target(file, force=force, store_url=session.store_url)
+    write_atomically(target, lines())
+    click.echo(f"exported {plural(count, 'event')} to {file}")
 
 
-@click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.command("import", short_help="Append the events of a JSON-lines file (- for stdin).")
+@click.argument("file", metavar="FILE.jsonl")
 @store_options
 def import_events(session: Session, file: str) -> None:
-    """Append the events of a JSON-lines file: every line checked, all or nothing.
+    """Append the events of a JSON-lines file (`-`: standard input): all or nothing.
+
+    Every line is checked first; one bad line names its number and nothing is written.
 
     \b
     Example:
       zorgkas import takeover-2019.jsonl
     """
     stamp = session.stamp()
-    try:
-        handle = open(file, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
+    if file == "-":
+        handle = click.open_file("-", "rb")
+        total = None
+    else:
+        try:
+            handle = open(file, "rb")  # noqa: SIM115 - closed below
+            total = os.fstat(handle.fileno()).st_size
+        except OSError as exc:
+            raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
     with handle:
-        events, members = session.ledger.import_lines(handle, stamp.today, stamp.recorded_at)
-    click.echo(f"imported {events} events for {members} members from {file}")
+        lines = track(handle, "import", total, unit="bytes", size=len)
+        events, members = session.ledger.import_lines(lines, stamp.today, stamp.recorded_at)
+    source = "standard input" if file == "-" else file
+    click.echo(f"imported {plural(events, 'event')} for {plural(members, 'member')} from {source}")
 
 
 @click.command()
@@ -70,6 +101,7 @@ def import_events(session: Session, file: str) -> None:
     default=None,
     help="The auditor's public key (signing.pub) that signed the checkpoint.",
 )
+@read_only
 @store_options
 def verify(session: Session, checkpoint_file: str | None, public_key: str | None) -> None:
     """Check every member's sealed chain; exit 1 naming the first tampered event.
@@ -93,7 +125,9 @@ def verify(session: Session, checkpoint_file: str | None, public_key: str | None
             click.echo(f"tampered: the checkpoint {checkpoint_file} is not signed by {public_key}", err=True)
             raise click.exceptions.Exit(1) from None
     ledger = session.ledger
-    problems = list(ledger.verify(seal.load_key(create=False)))
+    # The check runs inside the store: the bar pulses while it works.
+    with progress("verify", None, unit="events"):
+        problems = list(ledger.verify(seal.load_key(create=False)))
     if signed is not None:
         found = checkpoint.check(ledger.rows("position"), signed, ledger.recorded_at)
         problems[:0] = [Problem(text) for text in found]
@@ -233,6 +267,7 @@ def reseal(session: Session) -> None:
     help="Processes for a full rebuild (default: one per core, at most 4, from 200,000 events; "
     "env ZORGKAS_REPORT_WORKERS).",
 )
+@read_only
 @store_options
 def report(
     session: Session,
@@ -263,15 +298,19 @@ def report(
     if workers is not None:
         os.environ["ZORGKAS_REPORT_WORKERS"] = str(workers)
     try:
-        summary = export_report(
-            session.ledger,
-            target,
-            rebuild=rebuild,
-            as_of=as_of or session.today,  # type: ignore[arg-type]
-            with_insz=with_insz,
-            nightly=nightly,
-            known_on=known_on,  # type: ignore[arg-type]
-        )
+        # The export runs inside the reporting module: the bar pulses until it takes `progress=`.
+        with progress("report", None, unit="members") as advance:
+            hook = {"progress": advance} if accepts_progress(export_report) else {}
+            summary = export_report(
+                session.ledger,
+                target,
+                rebuild=rebuild,
+                as_of=as_of or session.today,  # type: ignore[arg-type]
+                with_insz=with_insz,
+                nightly=nightly,
+                known_on=known_on,  # type: ignore[arg-type]
+                **hook,
+            )
     finally:
         if before is None:
             os.environ.pop("ZORGKAS_REPORT_WORKERS", None)

@@ -1,19 +1,62 @@
-"""``zorgkas demo``: load the sample histories of ``fixtures/samples`` and show their status."""
+"""``zorgkas demo``: load the sample histories of ``fixtures/samples`` and show their status.
+
+The members are shown as a table a person reads (euro, dates, words); ``--json`` prints
+one ``status --json`` object a line instead, for scripts.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from importlib import resources
+from typing import Any
 
 import click
 
-from commands.options import Session, store_options
+from commands.options import Session, json_option, store_options
 from projections.status import status_json
+from projections.wording import and_list, eur, yes_no
+
+KEYS = (
+    "insz", "as_of", "obligation", "affiliated", "fund", "kind", "affiliated_since", "joined_on_time",
+    "eligible", "eligible_from", "arrears", "credit_cents",
+)  # fmt: skip
+
+
+def _table(rows: list[dict[str, Any]], as_of: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Sample members on {as_of}", title_justify="left", header_style="bold")
+    for name, justify in (
+        ("INSZ", "left"), ("Obligation", "left"), ("Care fund", "left"), ("Since", "left"),
+        ("On time", "left"), ("Care budget", "left"), ("Premiums due", "right"), ("Unpaid years", "left"),
+        ("Fines due", "right"), ("Credit", "right"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name in ("INSZ", "Since"))  # type: ignore[arg-type]
+    for d in rows:
+        arrears = d["arrears"]
+        budget = yes_no(d["eligible"]) + (f", from {d['eligible_from']}" if d["eligible_from"] else "")
+        table.add_row(
+            d["insz"],
+            d["obligation"],
+            f"{d['fund']} ({d['kind']})" if d["fund"] else "not affiliated",
+            d["affiliated_since"] or "—",
+            yes_no(d["joined_on_time"], "—"),
+            budget,
+            eur(arrears["premiums_cents"]),
+            and_list(arrears["unpaid_years"]) if arrears["unpaid_years"] else "—",
+            eur(arrears["fines_cents"]),
+            eur(d["credit_cents"]),
+        )
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 140)
+    console.print(table)
 
 
 @click.command()
+@json_option
 @store_options
-def demo(session: Session) -> None:
+def demo(session: Session, as_json: bool) -> None:
     """Load sample members (fixtures/samples) into the store and show their status.
 
     \b
@@ -28,26 +71,12 @@ def demo(session: Session) -> None:
         click.echo(f"loaded {events} sample events for {members} members into {session.store_url}")
     else:
         click.echo(f"{session.store_url} already holds events; showing them")
+    rows = []
     for member in ledger.members():
         data = status_json(member.insz, member.events, stamp.today, None)
-        click.echo(
-            json.dumps(
-                {
-                    k: data[k]
-                    for k in (
-                        "insz",
-                        "as_of",
-                        "obligation",
-                        "affiliated",
-                        "fund",
-                        "kind",
-                        "affiliated_since",
-                        "joined_on_time",
-                        "eligible",
-                        "eligible_from",
-                        "arrears",
-                        "credit_cents",
-                    )
-                }
-            )
-        )
+        rows.append({k: data[k] for k in KEYS})
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    _table(rows, stamp.today.isoformat())

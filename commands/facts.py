@@ -58,7 +58,7 @@ def register(
 
     \b
     Example:
-      zorgkas register 98010112345 --born 1998-01-01 --region flanders \\
+      zorgkas register 98010110389 --born 1998-01-01 --region flanders \\
           --health-fund CM --on 2024-01-02
     """
     day = on or session.today
@@ -82,7 +82,9 @@ def register(
 @click.command()
 @click.argument("insz", type=INSZ)
 @click.option("--region", type=REGION, required=True, help="The new region.")
-@click.option("--situation", type=SITUATION, default="resident", show_default=True)
+@click.option(
+    "--situation", type=SITUATION, default="resident", show_default=True, help="The new insured situation."
+)
 @click.option("--on", type=DATE, required=True, help="Day of the move.")
 @store_options
 def move(session: Session, insz: str, region: str, situation: str, on: date) -> None:
@@ -90,7 +92,7 @@ def move(session: Session, insz: str, region: str, situation: str, on: date) -> 
 
     \b
     Example:
-      zorgkas move 98010112345 --region brussels --on 2025-03-01
+      zorgkas move 98010110389 --region brussels --on 2025-03-01
     """
     _report(
         _write(
@@ -108,7 +110,7 @@ def move(session: Session, insz: str, region: str, situation: str, on: date) -> 
     required=True,
     help="Entitled to the increased allowance (verhoogde tegemoetkoming) or not.",
 )
-@click.option("--on", type=DATE, required=True)
+@click.option("--on", type=DATE, required=True, help="From when the status applies.")
 @store_options
 def allowance(session: Session, insz: str, entitled: bool, on: date) -> None:
     """Record the increased allowance status (R-PREM-1, R-FINE-1).
@@ -118,7 +120,7 @@ def allowance(session: Session, insz: str, entitled: bool, on: date) -> None:
 
     \b
     Example:
-      zorgkas allowance 98010112345 --entitled --on 2023-01-01
+      zorgkas allowance 98010110389 --entitled --on 2023-01-01
     """
     _report(_write(session, insz, lambda m: m.set_allowance(session.stamp(), entitled=entitled, on=on)))
 
@@ -128,14 +130,14 @@ def allowance(session: Session, insz: str, entitled: bool, on: date) -> None:
 @click.option("--fund", type=FUND, required=True, help="CM|NZV|SOM|LZ|OZ|VZK.")
 @click.option("--voluntary", "mode", flag_value="voluntary", help="A voluntary member (R-OBL-2, R-OBL-4).")
 @click.option("--early", "mode", flag_value="early", help="Early joining under 26 (R-OBL-7).")
-@click.option("--on", type=DATE, required=True)
+@click.option("--on", type=DATE, required=True, help="Effective date: the day the fund received the request.")
 @store_options
 def affiliate(session: Session, insz: str, fund: str, mode: str | None, on: date) -> None:
     """Affiliate a person with a care fund directly (R-AFF-1, R-FUND-1).
 
     \b
     Example:
-      zorgkas affiliate 98010112345 --fund CM --on 2024-02-01
+      zorgkas affiliate 98010110389 --fund CM --on 2024-02-01
     """
     _report(_write(session, insz, lambda m: m.affiliate(session.stamp(), fund=fund, mode=mode, on=on)))
 
@@ -144,10 +146,16 @@ def affiliate(session: Session, insz: str, fund: str, mode: str | None, on: date
 @click.argument("insz", type=INSZ)
 @click.option("--amount", type=EURO, required=True, help="Euro: 64, 64.00 or 64,00.")
 @click.option("--on", type=DATE, required=True, help="Value date on the fund's account.")
-@click.option("--ogm", type=OGM, default=None, help="Structured message +++123/4567/89012+++.")
+@click.option(
+    "--ogm", type=OGM, default=None, help="Structured message of the invitation, e.g. +++123/4567/89002+++."
+)
 @click.option("--bank-ref", default=None, help="The bank's reference: a re-read one is a duplicate.")
 @click.option(
-    "--method", type=click.Choice(["transfer", "direct-debit"]), default="transfer", show_default=True
+    "--method",
+    type=click.Choice(["transfer", "direct-debit"]),
+    default="transfer",
+    show_default=True,
+    help="How the money came (R-PREM-8: a direct debit pays only its own year).",
 )
 @click.option("--fine-year", type=YEAR, default=None, help="Pay the fine of this year (R-FINE-1).")
 @store_options
@@ -165,7 +173,8 @@ def pay(
 
     \b
     Example:
-      zorgkas pay 98010112345 --amount 62,00 --on 2024-03-15 --bank-ref B-2024-0001
+      zorgkas pay 98010110389 --amount 62,00 --on 2024-03-15 \\
+          --bank-ref B-2024-0001 --ogm +++123/4567/89002+++
     """
     written = _write(
         session,
@@ -189,7 +198,7 @@ def pay(
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--to", "to_fund", type=FUND, required=True)
+@click.option("--to", "to_fund", type=FUND, required=True, help="The care fund to switch to.")
 @click.option("--requested-on", type=DATE, required=True, help="Day the new fund received the form.")
 @store_options
 def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> None:
@@ -197,7 +206,7 @@ def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> Non
 
     \b
     Example:
-      zorgkas switch 98010112345 --to VZK --requested-on 2024-11-20
+      zorgkas switch 98010110389 --to VZK --requested-on 2024-11-20
     """
     written = _write(
         session, insz, lambda m: m.switch(session.stamp(), to_fund=to_fund, requested_on=requested_on)
@@ -210,8 +219,13 @@ def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> Non
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--reason", type=click.Choice(["debt-settlement", "bankruptcy", "insolvency"]), required=True)
-@click.option("--from", "start", type=DATE, required=True)
+@click.option(
+    "--reason",
+    type=click.Choice(["debt-settlement", "bankruptcy", "insolvency"]),
+    required=True,
+    help="Why the member is exempt.",
+)
+@click.option("--from", "start", type=DATE, required=True, help="First day of the exemption.")
 @click.option("--until", type=DATE, default=None, help="Last day (may lie in the future).")
 @click.option("--evidence", default="", help="The decision the exemption rests on.")
 @store_options
@@ -220,7 +234,8 @@ def exempt(session: Session, insz: str, reason: str, start: date, until: date | 
 
     \b
     Example:
-      zorgkas exempt 98010112345 --reason debt-settlement --from 2024-01-10 --until 2026-12-31
+      zorgkas exempt 98010110389 --reason debt-settlement --from 2024-01-10 \\
+          --until 2026-12-31
     """
     _report(
         _write(
@@ -233,8 +248,13 @@ def exempt(session: Session, insz: str, reason: str, start: date, until: date | 
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--kind", type=click.Choice(["severe-dependency", "elderly", "disability"]), required=True)
-@click.option("--from", "start", type=DATE, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["severe-dependency", "elderly", "disability"]),
+    required=True,
+    help="The kind of care budget.",
+)
+@click.option("--from", "start", type=DATE, required=True, help="First day the budget is paid.")
 @click.option("--monthly", type=EURO, required=True, help="Monthly amount in euro.")
 @store_options
 def budget(session: Session, insz: str, kind: str, start: date, monthly: int) -> None:
@@ -242,7 +262,8 @@ def budget(session: Session, insz: str, kind: str, start: date, monthly: int) ->
 
     \b
     Example:
-      zorgkas budget 98010112345 --kind severe-dependency --from 2025-01-01 --monthly 135
+      zorgkas budget 98010110389 --kind severe-dependency --from 2025-01-01 \\
+          --monthly 135
     """
     _report(
         _write(
@@ -255,16 +276,18 @@ def budget(session: Session, insz: str, kind: str, start: date, monthly: int) ->
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--fine-year", type=YEAR, required=True)
-@click.option("--upheld/--rejected", required=True)
-@click.option("--on", type=DATE, required=True)
+@click.option("--fine-year", type=YEAR, required=True, help="The year of the fine appealed against.")
+@click.option(
+    "--upheld/--rejected", required=True, help="Upheld annuls the fine (R-FINE-2); rejected keeps it."
+)
+@click.option("--on", type=DATE, required=True, help="Day of the decision.")
 @store_options
 def appeal(session: Session, insz: str, fine_year: int, upheld: bool, on: date) -> None:
     """Record the decision on an appeal against a fine (R-FINE-2).
 
     \b
     Example:
-      zorgkas appeal 98010112345 --fine-year 2025 --upheld --on 2025-12-01
+      zorgkas appeal 98010110389 --fine-year 2025 --upheld --on 2025-12-01
     """
     _report(
         _write(session, insz, lambda m: m.appeal(session.stamp(), fine_year=fine_year, upheld=upheld, on=on))
@@ -280,7 +303,7 @@ def death(session: Session, insz: str, on: date) -> None:
 
     \b
     Example:
-      zorgkas death 98010112345 --on 2025-06-30
+      zorgkas death 98010110389 --on 2025-06-30
     """
     _report(_write(session, insz, lambda m: m.die(session.stamp(), on=on)))
 
@@ -289,14 +312,16 @@ def death(session: Session, insz: str, on: date) -> None:
 @click.argument("insz", type=INSZ)
 @click.option("--bank-ref", required=True, help="The payment to take back.")
 @click.option("--on", type=DATE, required=True, help="Day the bank reversed it.")
-@click.option("--reason", default="reversed by the bank", show_default=True)
+@click.option(
+    "--reason", default="reversed by the bank", show_default=True, help="Why the bank took it back."
+)
 @store_options
 def reverse_payment(session: Session, insz: str, bank_ref: str, on: date, reason: str) -> None:
     """Correct a payment the bank took back; history keeps both (R-PREM-7).
 
     \b
     Example:
-      zorgkas reverse-payment 98010112345 --bank-ref B-2024-0001 --on 2024-04-02
+      zorgkas reverse-payment 98010110389 --bank-ref B-2024-0001 --on 2024-04-02
     """
     _report(
         _write(
@@ -317,7 +342,7 @@ def retract(session: Session, insz: str, event_id: object, reason: str) -> None:
 
     \b
     Example:
-      zorgkas retract 98010112345 --event 1b4e28ba-2fa1-11d2-883f-0016d3cca427 \\
+      zorgkas retract 98010110389 --event 1b4e28ba-2fa1-11d2-883f-0016d3cca427 \\
           --reason "typed on the wrong member"
     """
     _report(

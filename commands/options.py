@@ -243,3 +243,14 @@ def as_of_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
+
+
+def read_only(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A command that only reads: ``--clerk`` (and ZORGKAS_CLERK) still accepted, not offered.
+
+    Put it right above ``@store_options``.
+    """
+    for param in getattr(fn, "__click_params__", []):
+        if param.name == "clerk":
+            param.hidden = True
+    return fn

@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from commands.options import INSZ, Session, as_of_options, json_option, store_options
-from ledger import events as ev
-from ledger.eventfile import to_line
+from commands.options import INSZ, Session, as_of_options, json_option, read_only, store_options
+from commands.output import check_target, write_atomically
 from ledger.history import History
-from ledger.money import euro
+from projections import timeline
 from projections.explain import render, trace_json
 from projections.status import Status, status_of
+from projections.wording import and_list, day, eur, yes_no
 
 
 def _status(session: Session, insz: str, as_of: date | None, known_on: datetime | None) -> Status:
@@ -26,101 +26,120 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, sort_keys=False))
 
 
-@click.command()
+def status_lines(data: dict[str, Any]) -> list[str]:
+    """``status`` in words: the figures of the JSON, in euro and dates, no Python literals."""
+    arrears = data["arrears"]
+    as_of = date.fromisoformat(data["as_of"])
+    lines = [f"{data['insz']} on {day(as_of)}: {data['obligation']} ({data['obligation_rule']})"]
+    if data["affiliated"]:
+        lines.append(
+            f"  member of {timeline.fund_label(data['fund'])}, {data['kind']}, "
+            f"since {data['affiliated_since']}; "
+            f"joined on time: {yes_no(data['joined_on_time'], 'not decided yet')}"
+        )
+    else:
+        lines.append("  not affiliated")
+    since = f"from {data['eligible_from']}" if data["eligible_from"] else "no date yet"
+    lines.append(
+        f"  eligible for a care budget: {yes_no(data['eligible'])} "
+        f"({since}; {', '.join(data['eligibility_rules'])})"
+    )
+    unpaid = f" ({and_list(arrears['unpaid_years'])})" if arrears["unpaid_years"] else ""
+    lines.append(
+        f"  owes {eur(arrears['total_cents'])}: premiums {eur(arrears['premiums_cents'])}{unpaid}, "
+        f"fines {eur(arrears['fines_cents'])}; credit {eur(data['credit_cents'])}"
+    )
+    if data.get("unclaimed_years"):
+        lines.append(f"  never claimed: {and_list(data['unclaimed_years'])} (R-PREM-9)")
+    for letter in data["letters"]:
+        lines.append(
+            f"  letter {letter['year']} sent {letter['sent_on']} for {and_list(letter['premium_years'])}"
+        )
+    for fine in data["fines"]:
+        lines.append(f"  fine {fine['year']}: {eur(fine['amount_cents'])} {fine['status']}")
+    if data["pending_switch"]:
+        lines.append(
+            f"  switching to {data['pending_switch']['to']} on {data['pending_switch']['effective']}"
+        )
+    return lines
+
+
+@click.command(short_help="A member's obligation, affiliation, eligibility and arrears.")
 @click.argument("insz", type=INSZ)
 @as_of_options
 @json_option
+@read_only
 @store_options
 def status(session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool) -> None:
     """Show a member's obligation, affiliation, eligibility and arrears.
 
     \b
     Example:
-      zorgkas status 98010112345 --as-of 2025-09-01 --json
+      zorgkas status 98010110389 --as-of 2025-09-01 --json
     """
     data = _status(session, insz, as_of, known_on).to_json()
     if as_json:
         _dump(data)
         return
-    arrears = data["arrears"]
-    click.echo(f"{data['insz']} on {data['as_of']}: {data['obligation']} ({data['obligation_rule']})")
-    if data["affiliated"]:
-        click.echo(
-            f"  member of {data['fund']} ({data['kind']}) since {data['affiliated_since']}; "
-            f"joined on time: {data['joined_on_time']}"
-        )
-    else:
-        click.echo("  not affiliated")
-    click.echo(
-        f"  eligible for a care budget: {data['eligible']} (from {data['eligible_from']}; "
-        f"{', '.join(data['eligibility_rules'])})"
-    )
-    click.echo(
-        f"  owes {euro(arrears['total_cents'])}: premiums {euro(arrears['premiums_cents'])} "
-        f"{arrears['unpaid_years']}, fines {euro(arrears['fines_cents'])}; "
-        f"credit {euro(data['credit_cents'])}"
-    )
-    for letter in data["letters"]:
-        click.echo(f"  letter {letter['year']} sent {letter['sent_on']} for {letter['premium_years']}")
-    for fine in data["fines"]:
-        click.echo(f"  fine {fine['year']}: {euro(fine['amount_cents'])} {fine['status']}")
-    if data["pending_switch"]:
-        click.echo(f"  switching to {data['pending_switch']['to']} on {data['pending_switch']['effective']}")
+    click.echo("\n".join(status_lines(data)))
 
 
-@click.command()
+@click.command(short_help="A member's events in words, by effective date.")
 @click.argument("insz", type=INSZ)
 @as_of_options
+@click.option(
+    "--recorded", "by_recorded", is_flag=True, help="Order by recorded time instead of effective date."
+)
 @json_option
+@read_only
 @store_options
 def history(
-    session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool
+    session: Session,
+    insz: str,
+    as_of: date | None,
+    known_on: datetime | None,
+    by_recorded: bool,
+    as_json: bool,
 ) -> None:
-    """List a member's events (effective by --as-of, recorded by --known-on).
+    """List a member's events, one line each, by effective date (--recorded: by recorded time).
+
+    Each line gives the effective date, what happened, and when it was recorded by whom;
+    a reversed payment, a retracted fact and a fine annulled on appeal carry a mark.
+    --json prints the events in the order they were recorded, with the same marks.
 
     \b
     Example:
-      zorgkas history 98010112345 --known-on 2025-08-20T12:00:00
+      zorgkas history 98010110389 --known-on 2025-08-20T12:00:00
     """
     member = session.ledger.load(insz)
-    day = as_of or session.today
-    known = [e for e in member.events if known_on is None or e.recorded_at <= known_on]
-    shown = [e for e in known if e.on <= day or isinstance(e, ev.Registered)]
+    as_of_day = as_of or session.today
     if not member.is_registered:
-        History.view(insz, [], day).check_registered()
+        History.view(insz, [], as_of_day).check_registered()
+    found = timeline.entries(member.events, as_of_day, known_on, by_recorded=by_recorded)
     if as_json:
-        _dump([{**to_line(e), "version": e.originator_version} for e in shown])
+        # Scripts read the stream as it was recorded: the JSON keeps version order.
+        _dump([timeline.to_json(x) for x in sorted(found, key=lambda x: x.event.originator_version)])
         return
-    retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
-    reversed_on = {e.payment_id: e.on for e in known if isinstance(e, ev.PaymentReversed) and e.on <= day}
-    for e in shown:
-        fields = {
-            k: v
-            for k, v in to_line(e).items()
-            if k not in ("type", "insz", "on", "recorded_at", "clerk", "id")
-        }
-        mark = "  [retracted]" if e.id in retracted else ""
-        if e.id in reversed_on:
-            mark += f"  [reversed on {reversed_on[e.id].isoformat()}]"
-        click.echo(
-            f"#{e.originator_version} {e.on.isoformat()} {e.type} {json.dumps(fields)} "
-            f"(recorded {e.recorded_at.isoformat()} by {e.clerk}; id {e.id}){mark}"
-        )
+    click.echo(timeline.render(found))
 
 
-@click.command()
+@click.command(short_help="How each figure of status follows from the events.")
 @click.argument("insz", type=INSZ)
 @as_of_options
 @json_option
+@read_only
 @store_options
 def explain(
     session: Session, insz: str, as_of: date | None, known_on: datetime | None, as_json: bool
 ) -> None:
     """Explain, in plain words, how each figure of `status` follows from the events.
 
+    Each premium with its claim, what was paid and what is still due; where each payment
+    went and why; letters, fines, eligibility; each with its rule and public source.
+
     \b
     Example:
-      zorgkas explain 98010112345 --as-of 2025-09-01
+      zorgkas explain 98010110389 --as-of 2025-09-01
     """
     st = _status(session, insz, as_of, known_on)
     if as_json:
@@ -129,4 +148,40 @@ def explain(
         click.echo(render(st))
 
 
-COMMANDS = [status, history, explain]
+@click.command(short_help="A case dossier (HTML, with a timeline picture) for a dispute.")
+@click.argument("insz", type=INSZ)
+@as_of_options
+@click.option(
+    "--out", "out", required=True, metavar="FILE.html", help="The HTML file to write (-: standard output)."
+)
+@click.option("--force", is_flag=True, help="Replace FILE.html if it exists.")
+@read_only
+@store_options
+def dossier(
+    session: Session, insz: str, as_of: date | None, known_on: datetime | None, out: str, force: bool
+) -> None:
+    """Write a case dossier: status, timeline picture, explanation and events, in one HTML file.
+
+    With --known-on, the dossier also shows what differed between what the fund knew
+    then and what it knows now. The file needs no network: inline style and picture only.
+
+    \b
+    Example:
+      zorgkas dossier 98010110389 --as-of 2024-12-31 --known-on 2024-10-01 \\
+          --out dossier.html
+    """
+    from projections import dossier as pages
+
+    target = None
+    if out != "-":
+        target = check_target(out, force=force, store_url=session.store_url, field="--out")
+    events = session.ledger.load(insz).events
+    page = pages.render(insz, events, as_of or session.today, known_on, session.now)
+    if target is None:
+        click.echo(page, nl=False)
+        return
+    write_atomically(target, [page], field="--out")
+    click.echo(f"wrote the dossier of {insz} to {out}")
+
+
+COMMANDS = [status, history, explain, dossier]

@@ -12,13 +12,14 @@ member on the fresh history.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import date
 
 import click
 
 from commands.options import DATE, YEAR, Session, store_options
+from commands.progress import plural, progress
+from commands.progress import shown as progress_shown
 from commands.workers import requested, run_parts, worker_options
 from ledger import events as ev
 from ledger import parameters
@@ -53,44 +54,21 @@ def run_over_members(
                 written += len(again)
         batch.clear()
 
-    with _progress(label) as advance:
+    # The bar counts events (their total is one cheap query) and shows the members seen.
+    total = ledger.count_events() if progress_shown() else None
+    seen = 0
+    with progress(label, total, unit="events") as advance:
         for member in ledger.members(part):
             new = decide(member, stamp)
             if new:
                 batch.append((member, new))
             if len(batch) >= BATCH:
                 flush()
-            advance()
+            seen += 1
+            advance(len(member.events), note=f"· {plural(seen, 'member')}")
         if batch:
             flush()
     return touched, written
-
-
-class _progress:
-    """A rich progress bar when the output is a terminal; silent otherwise."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if not sys.stdout.isatty():
-            return lambda: None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("{task.completed} members"),
-            TimeElapsedColumn(),
-        )
-        self.bar.start()
-        task = self.bar.add_task(self.label, total=None)
-        return lambda: self.bar.advance(task)  # type: ignore[union-attr]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _run_day(session: Session, on: date | None, field: str = "--on") -> date:
@@ -118,7 +96,8 @@ def _run_and_report(session: Session, name: str, year: int, day: date, decide: D
     else:
         touched, written = run_over_members(session.ledger, decide, session.stamp(), name, part)
     click.echo(
-        f"{name} {year} on {day.isoformat()}: {touched} members touched, {written} events written ({rules})"
+        f"{name} {year} on {day.isoformat()}: {plural(touched, 'member')} touched, "
+        f"{plural(written, 'event')} written ({rules})"
     )
 
 
@@ -133,7 +112,7 @@ def run() -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The premium year to invite.")
 @click.option("--on", type=DATE, default=None, help="Day the invitations are sent (default: today).")
 @store_options
 @worker_options
@@ -158,7 +137,7 @@ def invitations(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The year of the letters.")
 @click.option("--on", type=DATE, default=None, help="Day the letters are sent (default: today).")
 @store_options
 @worker_options
@@ -184,7 +163,7 @@ def letters(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The year of the letters to fine.")
 @click.option("--on", type=DATE, default=None, help="Day the fines are imposed (default: today).")
 @store_options
 @worker_options
@@ -201,7 +180,7 @@ def fines(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command("auto-affiliation")
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The first obligation year to affiliate for.")
 @click.option("--on", type=DATE, default=None, help="Effective day (default: 1 July of YEAR).")
 @store_options
 @worker_options
@@ -227,7 +206,7 @@ def auto_affiliation(session: Session, year: int, on: date | None) -> None:
 
 
 @run.command()
-@click.option("--year", type=YEAR, required=True)
+@click.option("--year", type=YEAR, required=True, help="The year whose unpaid premiums count.")
 @click.option(
     "--on", type=DATE, default=None, help="Day of the run (default: today, or 31 December of a past YEAR)."
 )

@@ -172,5 +172,5 @@ def test_a_yearly_run_shows_a_progress_bar_on_a_terminal(sqlite_clerk: Clerk) ->
             shown += chunk
     os.close(main)
     assert proc.returncode == 0
-    assert b"1 members" in shown  # the progress line counts the members scanned
+    assert b"1 member" in shown and b"events" in shown  # the bar counts the events and members scanned
     assert b"invitations 2026 on 2026-11-23: 0 members touched" in shown

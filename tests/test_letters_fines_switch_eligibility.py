@@ -33,7 +33,7 @@ def test_R_LET_1_second_unpaid_premium_triggers_letter(clerk: Clerk) -> None:
     _member_since_2020(clerk, B)
     _pay_through(clerk, 2022, B)
     out = clerk("run", "letters", "--year", "2024", "--on", "2024-08-21").output
-    assert "1 members touched, 1 events written" in out
+    assert "1 member touched, 1 event written" in out
     s = clerk.status(B, "--as-of", "2024-09-01")
     assert s["letters"] == [{"year": 2024, "sent_on": "2024-08-21", "premium_years": [2023, 2024]}]
     again = clerk("run", "letters", "--year", "2024", "--on", "2024-08-22").output

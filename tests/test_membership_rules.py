@@ -175,7 +175,7 @@ def test_R_AFF_3_auto_affiliation_with_the_vlaamse_zorgkas_backdated(clerk: Cler
     refused = clerk("run", "auto-affiliation", "--year", "2024", today="2024-06-30", expect=1)
     assert "R-AFF-3" in refused.output
     out = clerk("run", "auto-affiliation", "--year", "2024", today="2024-07-01").output
-    assert "1 members touched" in out
+    assert "1 member touched" in out
     s = clerk.status(A, "--as-of", "2024-08-01")
     assert (s["fund"], s["kind"], s["affiliated_since"]) == ("VZK", "automatic", "2024-01-01")
     assert s["arrears"]["premiums_cents"] == 6200 and s["arrears"]["unpaid_years"] == [2024]
@@ -191,7 +191,7 @@ def test_R_AFF_4_voluntary_member_who_fails_twice_is_cancelled_backdated(clerk: 
     for year, amount in ((2020, "53"), (2021, "54"), (2022, "54")):
         clerk("pay", B, "--amount", amount, "--on", f"{year}-03-01")
     out = clerk("run", "cancellations", "--year", "2024", "--on", "2024-12-31").output
-    assert "1 members touched" in out
+    assert "1 member touched" in out
     s = clerk.status(B, "--as-of", "2025-01-10")
     assert s["affiliated"] is False and s["fines"] == [] and s["letters"] == []
     assert s["arrears"]["premiums_cents"] == 0  # membership ended 2022-12-31: no later premiums

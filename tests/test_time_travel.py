@@ -94,7 +94,7 @@ def test_a_retracted_fact_is_ignored_from_the_moment_it_is_retracted(clerk: Cler
     after = clerk.status(A, "--as-of", "2023-06-01")
     assert [p["due_cents"] for p in before["premiums"] if p["year"] == 2022] == [2700]
     assert [p["due_cents"] for p in after["premiums"] if p["year"] == 2022] == [5400]
-    assert "[retracted]" in clerk("history", A).output
+    assert "[retracted on 2026-11-23: wrong member]" in clerk("history", A).output
 
 
 def test_explain_accounts_for_every_cent(clerk: Clerk) -> None:
