@@ -249,3 +249,33 @@ def test_a_full_disk_is_reported_as_such_and_leaves_no_empty_store(small_disk: P
     big.write_bytes(b"".join(generate(300, 3, seed=4)))
     assert "is full" in clerk("import", str(big), expect=4).output
     assert "verified 1 events" in clerk("verify").output
+
+
+def test_a_killed_postgres_run_leaves_whole_batches_that_a_rerun_completes_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from bench.population import generate
+    from tests.test_reliability import _finish, _zorgkas
+
+    population = tmp_path / "population.jsonl"
+    population.write_bytes(b"".join(generate(6000, 2, seed=5)))
+    _finish(postgres_url, "import", str(population))
+    run = ("run", "invitations", "--year", "2026", "--on", "2026-01-10")
+    proc = _zorgkas(postgres_url, *run)
+    time.sleep(1.0)
+    killed = proc.poll() is None
+    proc.send_signal(9)
+    proc.communicate()
+    assert "intact" in _finish(postgres_url, "verify")
+    _finish(postgres_url, *run)
+    assert "0 events written" in _finish(postgres_url, *run)
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, count(*) FROM zorgkas_events WHERE topic LIKE 'PremiumInvited%%' "
+            "AND convert_from(state, 'UTF8') LIKE '%%\"year\":2026%%' GROUP BY 1"
+        ).fetchall()
+    assert rows and max(n for _oid, n in rows) == 1
+    state = "killed mid-way" if killed else "finished before the kill"
+    print(f"PostgreSQL run {state}: {len(rows)} members invited once")
