@@ -112,7 +112,13 @@ def test_one_event_of_an_unknown_type_is_refused_clearly_and_not_called_tamperin
     )
     conn.commit()
     conn.close()
-    for args in (("status", A), ("history", A), ("export", str(tmp_path / "o.jsonl"))):
+    for args in (
+        ("status", A),
+        ("history", A),
+        ("export", str(tmp_path / "o.jsonl")),
+        ("run", "letters", "--year", "2024", "--on", "2024-08-20"),
+        ("report", "--to", str(tmp_path / "reporting.sqlite")),
+    ):
         assert "written by a newer version" in clerk(*args, expect=2).output
     verified = clerk("verify")
     assert "intact" in verified.output and "newer version" in verified.output
