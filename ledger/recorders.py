@@ -364,6 +364,19 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
     keyed_ids = False  # for a new store: keyed member stream ids
     label = ""
 
+    @staticmethod
+    def probe(params: dict[str, Any]) -> str | None:
+        """None if the server answers with these libpq parameters, else libpq's cause: the
+        library's pool would only time out, without saying why."""
+        import psycopg
+
+        try:
+            psycopg.connect(**params).close()
+        except psycopg.Error as exc:
+            text = str(exc).strip()
+            return text.splitlines()[0].removeprefix("connection failed: ") if text else type(exc).__name__
+        return None
+
     @property
     def meta_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.events_table_name}_meta"'

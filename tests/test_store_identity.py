@@ -160,6 +160,7 @@ def test_an_in_memory_store_lives_for_one_process_and_lists_its_members() -> Non
         ("postgresql://127.0.0.1:5432", "names no database"),
         ("postgresql://127.0.0.1:99999/x", "not a port number"),
         ("postgresql://u:p@127.0.0.1:0/x", "not a port number"),
+        ("postgresql://u:p@127.0.0.1/x?connect_timeout=soon", "not a number of seconds"),
     ],
 )
 def test_a_postgresql_url_that_names_no_database_or_port_is_bad_input(url: str, needle: str) -> None:
