@@ -155,7 +155,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                     raise sqlite3.DatabaseError("the new store did not read back whole")
             finally:
                 conn.close()
-            if os.path.exists(path) and os.path.getsize(path) == 0:
+            if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == 0:
                 os.replace(temp, path)  # an empty file left by an older version
             else:
                 with contextlib.suppress(FileExistsError):  # another clerk made it first

@@ -200,6 +200,8 @@ def _open_sqlite(path: str, create: bool, keyed_ids: bool) -> Opened:
         raise BadInput("--store", path, f"cannot be opened ({exc.strerror})") from None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise BadInput("--store", path, "is a folder, not a store file")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise BadInput("--store", path, "is not a regular file (a device, a pipe …), not a store file")
     if info is None or info.st_size == 0:
         if not create:
             raise BadInput(

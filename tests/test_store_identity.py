@@ -70,6 +70,11 @@ def test_another_sqlite_file_is_refused_as_a_store_and_never_written(tmp_path: P
     (tmp_path / "notes.txt").write_text("not a database at all, just words " * 100)
     other = Clerk(str(tmp_path / "notes.txt"))
     assert "not an SQLite database" in other("status", A, expect=2).output
+    register = ("register", A, "--born", "1990-02-02", "--region", "flanders", "--health-fund", "CM",
+                "--on", "2020-01-01")  # fmt: skip
+    for odd in ("/dev/null", str(tmp_path)):
+        assert "not a store file" in Clerk(odd)(*register, today="2020-01-01", expect=2).output
+    assert Path("/dev/null").is_char_device()
 
 
 def test_a_store_of_a_newer_version_is_read_not_written_and_not_tampered(tmp_path: Path) -> None:
