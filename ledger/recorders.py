@@ -158,8 +158,15 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == 0:
                 os.replace(temp, path)  # an empty file left by an older version
             else:
-                with contextlib.suppress(FileExistsError):  # another clerk made it first
+                try:
                     os.link(temp, path)
+                except FileExistsError:  # another clerk made it first: use theirs
+                    pass
+                except OSError as exc:  # a file system without hard links
+                    if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                        raise
+                    if not os.path.exists(path):
+                        os.rename(temp, path)
         except sqlite3.Error as exc:
             raise _sqlite_failure(exc, path) from None
         except OSError as exc:
