@@ -252,6 +252,10 @@ def _open_postgres(url: str, keyed_ids: bool) -> Opened:
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         "POSTGRES_LOCK_TIMEOUT": str(BUSY_WAIT),
+        # One connection kept open per process (a command works on one thing at a time);
+        # more only while needed, so many clerks and workers stay within the server's limit.
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "4",
         "CREATE_TABLE": "y",
     }
     return Opened(env, PostgresEventRecorder, create=True, pg_params=params, keyed_ids=keyed_ids)
