@@ -176,6 +176,8 @@ def make_checkpoint(session: Session, file: str, signing_key: str) -> None:
             click.echo(f"tampered: {p.text}", err=True)
         click.echo("refused: a tampered store is not signed", err=True)
         raise click.exceptions.Exit(1)
+    if ledger.unchecked:
+        click.echo(f"note: {ledger.unchecked} sealed links not checked (no seal key here)", err=True)
     position = ledger.max_position()
     the_head = checkpoint.head(ledger.rows("position", upto=position), position)
     document = checkpoint.sign(the_head, ledger.label, session.now.isoformat(), signing_key)

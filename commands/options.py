@@ -137,17 +137,18 @@ def parse_datetime(value: str, field_name: str) -> datetime:
     return parsed
 
 
-# Commands that only read, and the yearly runs (under ``run``), need an existing store:
-# asked about a path with no store they say so (bad input) rather than making an empty
-# one. Every other command writes facts and creates the store on first use.
-READING_COMMANDS = frozenset(
+# Commands that only read, ``reseal`` and the yearly runs (under ``run``) need an existing
+# store: asked about a path with no store they say so (bad input) rather than making an
+# empty one. Every other command writes facts and creates the store on first use.
+NEEDS_A_STORE = frozenset(
     {"status", "explain", "history", "dossier", "timeline", "export", "verify", "checkpoint", "report"}
+    | {"reseal"}
 )
 
 
 def _creates(ctx: click.Context) -> bool:
     parent = ctx.parent.info_name if ctx.parent is not None else None
-    return ctx.info_name not in READING_COMMANDS and parent != "run"
+    return ctx.info_name not in NEEDS_A_STORE and parent != "run"
 
 
 @dataclass

@@ -155,11 +155,18 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                     raise sqlite3.DatabaseError("the new store did not read back whole")
             finally:
                 conn.close()
-            if os.path.exists(path) and os.path.getsize(path) == 0:
+            if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == 0:
                 os.replace(temp, path)  # an empty file left by an older version
             else:
-                with contextlib.suppress(FileExistsError):  # another clerk made it first
+                try:
                     os.link(temp, path)
+                except FileExistsError:  # another clerk made it first: use theirs
+                    pass
+                except OSError as exc:  # a file system without hard links
+                    if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                        raise
+                    if not os.path.exists(path):
+                        os.rename(temp, path)
         except sqlite3.Error as exc:
             raise _sqlite_failure(exc, path) from None
         except OSError as exc:
@@ -363,6 +370,19 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
     read_only = False
     keyed_ids = False  # for a new store: keyed member stream ids
     label = ""
+
+    @staticmethod
+    def probe(params: dict[str, Any]) -> str | None:
+        """None if the server answers with these libpq parameters, else libpq's cause: the
+        library's pool would only time out, without saying why."""
+        import psycopg
+
+        try:
+            psycopg.connect(**params).close()
+        except psycopg.Error as exc:
+            text = str(exc).strip()
+            return text.splitlines()[0].removeprefix("connection failed: ") if text else type(exc).__name__
+        return None
 
     @property
     def meta_table(self) -> str:

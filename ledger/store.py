@@ -200,6 +200,8 @@ def _open_sqlite(path: str, create: bool, keyed_ids: bool) -> Opened:
         raise BadInput("--store", path, f"cannot be opened ({exc.strerror})") from None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise BadInput("--store", path, "is a folder, not a store file")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise BadInput("--store", path, "is not a regular file (a device, a pipe …), not a store file")
     if info is None or info.st_size == 0:
         if not create:
             raise BadInput(
@@ -230,21 +232,17 @@ def _open_postgres(url: str, keyed_ids: bool) -> Opened:
     for port in str(params.get("port") or "5432").split(","):
         if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise BadInput("--store", redact(url), f"port {port!r} is not a port number (1-65535)")
-    params["connect_timeout"] = min(
-        int(str(params.get("connect_timeout") or CONNECT_TIMEOUT)), CONNECT_TIMEOUT
-    )
+    timeout = str(params.get("connect_timeout") or CONNECT_TIMEOUT)
+    if not timeout.isascii() or not timeout.isdigit():
+        raise BadInput("--store", redact(url), f"connect_timeout {timeout!r} is not a number of seconds")
+    params["connect_timeout"] = max(1, min(int(timeout), CONNECT_TIMEOUT))
     host = params.get("host") or os.environ.get("PGHOST") or "localhost"
     where = f"{host} port {params.get('port') or 5432}"
-    try:  # fail fast, naming the server and the cause (the pool would only time out)
-        psycopg.connect(**params).close()
-    except psycopg.Error as exc:
-        text = (
-            str(exc).strip().splitlines()[0].removeprefix("connection failed: ") if str(exc).strip() else ""
-        )
-        cause = _no_secret(text or type(exc).__name__, params)
+    cause = PostgresEventRecorder.probe(params)  # fail fast, naming the server and the cause
+    if cause is not None:
         raise StoreUnavailable(
-            f"cannot reach the PostgreSQL store {redact(url)} at {where}: {cause}"
-        ) from None
+            f"cannot reach the PostgreSQL store {redact(url)} at {where}: {_no_secret(cause, params)}"
+        )
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": str(params["dbname"]),
@@ -254,6 +252,10 @@ def _open_postgres(url: str, keyed_ids: bool) -> Opened:
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         "POSTGRES_LOCK_TIMEOUT": str(BUSY_WAIT),
+        # One connection kept open per process (a command works on one thing at a time);
+        # more only while needed, so many clerks and workers stay within the server's limit.
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "4",
         "CREATE_TABLE": "y",
     }
     return Opened(env, PostgresEventRecorder, create=True, pg_params=params, keyed_ids=keyed_ids)

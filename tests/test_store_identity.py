@@ -70,6 +70,11 @@ def test_another_sqlite_file_is_refused_as_a_store_and_never_written(tmp_path: P
     (tmp_path / "notes.txt").write_text("not a database at all, just words " * 100)
     other = Clerk(str(tmp_path / "notes.txt"))
     assert "not an SQLite database" in other("status", A, expect=2).output
+    register = ("register", A, "--born", "1990-02-02", "--region", "flanders", "--health-fund", "CM",
+                "--on", "2020-01-01")  # fmt: skip
+    for odd in ("/dev/null", str(tmp_path)):
+        assert "not a store file" in Clerk(odd)(*register, today="2020-01-01", expect=2).output
+    assert Path("/dev/null").is_char_device()
 
 
 def test_a_store_of_a_newer_version_is_read_not_written_and_not_tampered(tmp_path: Path) -> None:
@@ -112,7 +117,13 @@ def test_one_event_of_an_unknown_type_is_refused_clearly_and_not_called_tamperin
     )
     conn.commit()
     conn.close()
-    for args in (("status", A), ("history", A), ("export", str(tmp_path / "o.jsonl"))):
+    for args in (
+        ("status", A),
+        ("history", A),
+        ("export", str(tmp_path / "o.jsonl")),
+        ("run", "letters", "--year", "2024", "--on", "2024-08-20"),
+        ("report", "--to", str(tmp_path / "reporting.sqlite")),
+    ):
         assert "written by a newer version" in clerk(*args, expect=2).output
     verified = clerk("verify")
     assert "intact" in verified.output and "newer version" in verified.output
@@ -154,6 +165,7 @@ def test_an_in_memory_store_lives_for_one_process_and_lists_its_members() -> Non
         ("postgresql://127.0.0.1:5432", "names no database"),
         ("postgresql://127.0.0.1:99999/x", "not a port number"),
         ("postgresql://u:p@127.0.0.1:0/x", "not a port number"),
+        ("postgresql://u:p@127.0.0.1/x?connect_timeout=soon", "not a number of seconds"),
     ],
 )
 def test_a_postgresql_url_that_names_no_database_or_port_is_bad_input(url: str, needle: str) -> None:
@@ -249,3 +261,33 @@ def test_a_full_disk_is_reported_as_such_and_leaves_no_empty_store(small_disk: P
     big.write_bytes(b"".join(generate(300, 3, seed=4)))
     assert "is full" in clerk("import", str(big), expect=4).output
     assert "verified 1 events" in clerk("verify").output
+
+
+def test_a_killed_postgres_run_leaves_whole_batches_that_a_rerun_completes_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from bench.population import generate
+    from tests.test_reliability import _finish, _zorgkas
+
+    population = tmp_path / "population.jsonl"
+    population.write_bytes(b"".join(generate(6000, 2, seed=5)))
+    _finish(postgres_url, "import", str(population))
+    run = ("run", "invitations", "--year", "2026", "--on", "2026-01-10")
+    proc = _zorgkas(postgres_url, *run)
+    time.sleep(1.0)
+    killed = proc.poll() is None
+    proc.send_signal(9)
+    proc.communicate()
+    assert "intact" in _finish(postgres_url, "verify")
+    _finish(postgres_url, *run)
+    assert "0 events written" in _finish(postgres_url, *run)
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, count(*) FROM zorgkas_events WHERE topic LIKE 'PremiumInvited%%' "
+            "AND convert_from(state, 'UTF8') LIKE '%%\"year\":2026%%' GROUP BY 1"
+        ).fetchall()
+    assert rows and max(n for _oid, n in rows) == 1
+    state = "killed mid-way" if killed else "finished before the kill"
+    print(f"PostgreSQL run {state}: {len(rows)} members invited once")

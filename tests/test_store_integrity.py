@@ -367,3 +367,15 @@ def test_the_librarys_environment_cannot_redirect_the_store(
     clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01")
     assert not (tmp_path / "other.sqlite").exists() and not (tmp_path / "other2.sqlite").exists()
     assert "exported 1 events" in clerk("export", str(tmp_path / "out.jsonl")).output
+
+
+def test_an_export_written_by_the_previous_version_imports_and_seals(tmp_path: Path) -> None:
+    clerk = Clerk(str(tmp_path / "new.sqlite"))
+    assert (
+        "imported 6 events for 2 members" in clerk("import", str(DATA / "legacy_store_export.jsonl")).output
+    )
+    result = clerk("verify")
+    assert "verified 6 events: every hash chain intact" in result.output and "old way" not in result.output
+    history = json.loads(clerk("history", "90020205147", "--json").output)
+    before = json.loads((DATA / "legacy_store_history_A.json").read_text())
+    assert [(e["type"], e["id"]) for e in history] == [(e["type"], e["id"]) for e in before]
