@@ -744,3 +744,18 @@ def test_an_older_postgresql_reporting_schema_is_rebuilt_with_a_message(postgres
     with psycopg.connect(postgres_url) as pg:
         assert pg.execute("SELECT schema_version FROM zorgkas_reporting._position").fetchone() == (2,)
         assert pg.execute("SELECT to_regclass('zorgkas_reporting.premiums')").fetchone() == (None,)
+
+
+def test_a_parallel_rebuild_into_postgresql_equals_an_in_process_one(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clerk = Clerk(postgres_url)
+    _history(clerk)
+    _more(clerk)
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "1")
+    clerk("report", "--to", postgres_url)
+    one = _figures(postgres_url)
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "2")
+    assert "rebuilt: 2 members" in clerk("report", "--to", postgres_url, "--rebuild").output
+    assert _figures(postgres_url) == one
+    assert "updated: 0 members" in clerk("report", "--to", postgres_url).output
