@@ -432,6 +432,13 @@ def test_postgresql_and_sqlite_reports_agree(postgres_url: str, tmp_path: Path) 
         assert types["total_cents"] == "bigint" and types["unpaid_years"] == "jsonb"
         comment = pg.execute("SELECT col_description('zorgkas_reporting.members'::regclass, 1)").fetchone()[0]
         assert comment.startswith("Pseudonym of the INSZ")
+        undocumented = pg.execute(
+            "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'zorgkas_reporting' "
+            "AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND left(c.relname, 1) <> '_' AND col_description(c.oid, a.attnum) IS NULL"
+        ).fetchall()
+        assert undocumented == []
         # Joining two views: year is an integer in both.
         pg.execute("SELECT * FROM arrears_by_fund_year a JOIN letters_fines_per_year l USING (fund, year)")
 
