@@ -472,7 +472,7 @@ def test_serve_report_becomes_datasette_with_host_port_and_settings(
     assert set(os.listdir(tmp_path)) == before
 
 
-@pytest.mark.parametrize("kind", ["event store", "garbage"])
+@pytest.mark.parametrize("kind", ["event store", "garbage", "older schema"])
 def test_serve_report_refuses_what_is_not_a_reporting_database(
     sqlite_clerk: Clerk, tmp_path: Path, kind: str
 ) -> None:
@@ -481,8 +481,13 @@ def test_serve_report_refuses_what_is_not_a_reporting_database(
     if kind == "garbage":
         target = _path(tmp_path, "notes.sqlite")
         Path(target).write_text("hello")
+    if kind == "older schema":
+        target = _path(tmp_path, "old.sqlite")
+        shutil.copy(ROOT / "tests" / "data" / "reporting_schema1.sqlite", target)
     out = sqlite_clerk("serve-report", target, expect=2).output
     assert "is not a zorgkas reporting database" in out
+    if kind == "older schema":
+        assert "run `zorgkas report --to` on it first" in out
 
 
 def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(
