@@ -771,3 +771,20 @@ def test_a_parallel_rebuild_into_postgresql_equals_an_in_process_one(
     assert "rebuilt: 2 members" in clerk("report", "--to", postgres_url, "--rebuild").output
     assert _figures(postgres_url) == one
     assert "updated: 0 members" in clerk("report", "--to", postgres_url).output
+
+
+def test_on_1_january_a_large_fund_is_rebuilt_in_one_pass_with_the_same_rows(
+    sqlite_clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every member is due on 1 January (a new premium year, R-PREM-9): past a size, the run
+    rebuilds instead of replacing members one batch at a time; the rows are the same."""
+    monkeypatch.setattr(reporting, "REBUILD_FROM_MEMBERS", 2)
+    nightly, rebuilt = _path(tmp_path, "nightly.sqlite"), _path(tmp_path, "rebuilt.sqlite")
+    _history(sqlite_clerk)
+    _more(sqlite_clerk)
+    sqlite_clerk("report", "--to", nightly, today="2023-12-30")
+    assert "updated: 0 members" in sqlite_clerk("report", "--to", nightly, today="2023-12-31").output
+    out = sqlite_clerk("report", "--to", nightly, today="2024-01-02").output
+    assert "rebuilt: 2 members" in out and "the members due are most of the fund: 2 of 2" in out
+    sqlite_clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-02")
+    assert _tables(nightly) == _tables(rebuilt)
