@@ -561,10 +561,14 @@ def test_a_killed_parallel_rebuild_leaves_no_process_and_the_next_run_is_whole(
     env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store, ZORGKAS_REPORT_WORKERS="2",
                ZORGKAS_TODAY="2024-06-01", ZORGKAS_CLERK="t", ZORGKAS_KILL_MARKER=marker)  # fmt: skip
     seen_workers = []
-    for delay in (0.8, 1.5, 2.5):
+    for delay in (0.0, 0.3, 0.8):  # after the workers start: while they build, or copying
         command = [sys.executable, "-m", "commands.cli", "report", "--to", target, "--rebuild"]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         proc = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)  # type: ignore[call-overload]
+        for _ in range(400):
+            if [p for p in _processes_mentioning(marker) if p != proc.pid] or proc.poll() is not None:
+                break
+            _sleep(0.025)
         _sleep(delay)
         workers = [p for p in _processes_mentioning(marker) if p != proc.pid]
         seen_workers += workers
