@@ -7,7 +7,8 @@ store is not what is measured here — then asks Datasette's own client (the cod
 chart query and the dashboard page, and prints pass/miss against 1 s::
 
     python -m bench.reporting_queries --members 20000            # a minute
-    python -m bench.reporting_queries --members 1000000 --keep   # the documented figure
+    python -m bench.reporting_queries --members 1000000 --keep   # a fund's size (hours here)
+    python -m bench.reporting_queries --members 200000 --replicate 5   # 1,000,000 in minutes
 
 Each request is timed three times; the best and the worst are printed (the first run
 includes opening the file).
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -108,6 +110,30 @@ def build(path: str, members: int, years: int, seed: int, first: int, workers: i
     return time.perf_counter() - start
 
 
+def replicate(source: str, path: str, times: int) -> float:
+    """A database ``times`` the size of ``source``: its members copied under new pseudonyms
+    (``<pseudonym>r<k>``), summaries recomputed. The rows are what the queries read; this
+    reaches a fund's size in minutes where evaluating the rule book for each member takes
+    hours on a small machine."""
+    start = time.perf_counter()
+    shutil.copyfile(source, path)
+    target = SqliteTarget(path)
+    try:
+        for k in range(1, times):
+            for table in [*BY_NAME, CHANGES_ON]:
+                cols = BY_NAME[table].stored if table in BY_NAME else ["member", "token", "day"]
+                rest = ", ".join(cols[1:])
+                target.execute(
+                    f"INSERT INTO {table} ({', '.join(cols)}) SELECT member || 'r{k}', {rest} FROM {table} "
+                    "WHERE member NOT LIKE '%r%'"
+                )
+        target.rebuild_summaries()
+        target.commit()
+    finally:
+        target.close()
+    return time.perf_counter() - start
+
+
 def requests(db: str) -> dict[str, str]:
     from datasette_dashboards import replace_opts_in_query
 
@@ -153,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first", type=int, default=2016, help="first year of the population")
     parser.add_argument("--db", default=None, help="reuse or keep this reporting database file")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="build processes")
+    parser.add_argument(
+        "--replicate", type=int, default=1, metavar="K", help="then measure on K copies of the members"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database after measuring")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="zorgkas-bench-reporting-")
@@ -162,6 +191,14 @@ def main(argv: list[str] | None = None) -> None:
         size = Path(path).stat().st_size / 1e6
         print(f"built {args.members:,} members in {seconds:.0f} s ({args.members / seconds:,.0f} members/s), "
               f"{size:,.0f} MB: {path}")  # fmt: skip
+    if args.replicate > 1:
+        big = f"{path.removesuffix('.sqlite')}-x{args.replicate}.sqlite"
+        if not os.path.exists(big):
+            seconds = replicate(path, big, args.replicate)
+            members = args.members * args.replicate
+            print(f"replicated to {members:,} members in {seconds:.0f} s, "
+                  f"{Path(big).stat().st_size / 1e6:,.0f} MB: {big}")  # fmt: skip
+        path = big
     db = Path(path).stem
     results = asyncio.run(measure(path, db))
     print(f"\n| request | best | worst | < {LIMIT_S:.0f} s |\n|---|---|---|---|")
@@ -169,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
         verdict = "pass" if ok and worst < LIMIT_S else f"MISS {why}".strip()
         print(f"| {label} | {best * 1000:,.0f} ms | {worst * 1000:,.0f} ms | {verdict} |")
     if not args.keep and not args.db:
-        os.remove(path)
+        shutil.rmtree(folder)
+    elif not os.listdir(folder):
         os.rmdir(folder)
 
 

@@ -551,8 +551,9 @@ def comment_statements() -> list[str]:
             if c.eur:
                 eur = c.name.removesuffix("_cents") + "_eur"
                 out.append(f"COMMENT ON COLUMN {q(t.name)}.{eur} IS {lit(c.doc + ' In euro.')}")
-    for v, (doc, _sql) in VIEWS.items():
-        out.append(f"COMMENT ON VIEW {q(v)} IS {lit(doc)}")
+    for v, columns in view_columns().items():
+        out.append(f"COMMENT ON VIEW {q(v)} IS {lit(VIEWS[v][0])}")
+        out += [f"COMMENT ON COLUMN {q(v)}.{name} IS {lit(doc)}" for name, doc in columns.items()]
     for name, doc in INTERNAL.items():
         out.append(f"COMMENT ON TABLE {q(name)} IS {lit(doc)}")
     return out

@@ -432,6 +432,13 @@ def test_postgresql_and_sqlite_reports_agree(postgres_url: str, tmp_path: Path) 
         assert types["total_cents"] == "bigint" and types["unpaid_years"] == "jsonb"
         comment = pg.execute("SELECT col_description('zorgkas_reporting.members'::regclass, 1)").fetchone()[0]
         assert comment.startswith("Pseudonym of the INSZ")
+        undocumented = pg.execute(
+            "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'zorgkas_reporting' "
+            "AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND left(c.relname, 1) <> '_' AND col_description(c.oid, a.attnum) IS NULL"
+        ).fetchall()
+        assert undocumented == []
         # Joining two views: year is an integer in both.
         pg.execute("SELECT * FROM arrears_by_fund_year a JOIN letters_fines_per_year l USING (fund, year)")
 
@@ -465,7 +472,7 @@ def test_serve_report_becomes_datasette_with_host_port_and_settings(
     assert set(os.listdir(tmp_path)) == before
 
 
-@pytest.mark.parametrize("kind", ["event store", "garbage"])
+@pytest.mark.parametrize("kind", ["event store", "garbage", "older schema"])
 def test_serve_report_refuses_what_is_not_a_reporting_database(
     sqlite_clerk: Clerk, tmp_path: Path, kind: str
 ) -> None:
@@ -474,8 +481,13 @@ def test_serve_report_refuses_what_is_not_a_reporting_database(
     if kind == "garbage":
         target = _path(tmp_path, "notes.sqlite")
         Path(target).write_text("hello")
+    if kind == "older schema":
+        target = _path(tmp_path, "old.sqlite")
+        shutil.copy(ROOT / "tests" / "data" / "reporting_schema1.sqlite", target)
     out = sqlite_clerk("serve-report", target, expect=2).output
     assert "is not a zorgkas reporting database" in out
+    if kind == "older schema":
+        assert "run `zorgkas report --to` on it first" in out
 
 
 def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(
@@ -549,10 +561,14 @@ def test_a_killed_parallel_rebuild_leaves_no_process_and_the_next_run_is_whole(
     env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store, ZORGKAS_REPORT_WORKERS="2",
                ZORGKAS_TODAY="2024-06-01", ZORGKAS_CLERK="t", ZORGKAS_KILL_MARKER=marker)  # fmt: skip
     seen_workers = []
-    for delay in (0.8, 1.5, 2.5):
+    for delay in (0.0, 0.3, 0.8):  # after the workers start: while they build, or copying
         command = [sys.executable, "-m", "commands.cli", "report", "--to", target, "--rebuild"]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         proc = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)  # type: ignore[call-overload]
+        for _ in range(400):
+            if [p for p in _processes_mentioning(marker) if p != proc.pid] or proc.poll() is not None:
+                break
+            _sleep(0.025)
         _sleep(delay)
         workers = [p for p in _processes_mentioning(marker) if p != proc.pid]
         seen_workers += workers
@@ -744,3 +760,35 @@ def test_an_older_postgresql_reporting_schema_is_rebuilt_with_a_message(postgres
     with psycopg.connect(postgres_url) as pg:
         assert pg.execute("SELECT schema_version FROM zorgkas_reporting._position").fetchone() == (2,)
         assert pg.execute("SELECT to_regclass('zorgkas_reporting.premiums')").fetchone() == (None,)
+
+
+def test_a_parallel_rebuild_into_postgresql_equals_an_in_process_one(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clerk = Clerk(postgres_url)
+    _history(clerk)
+    _more(clerk)
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "1")
+    clerk("report", "--to", postgres_url)
+    one = _figures(postgres_url)
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", "2")
+    assert "rebuilt: 2 members" in clerk("report", "--to", postgres_url, "--rebuild").output
+    assert _figures(postgres_url) == one
+    assert "updated: 0 members" in clerk("report", "--to", postgres_url).output
+
+
+def test_on_1_january_a_large_fund_is_rebuilt_in_one_pass_with_the_same_rows(
+    sqlite_clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every member is due on 1 January (a new premium year, R-PREM-9): past a size, the run
+    rebuilds instead of replacing members one batch at a time; the rows are the same."""
+    monkeypatch.setattr(reporting, "REBUILD_FROM_MEMBERS", 2)
+    nightly, rebuilt = _path(tmp_path, "nightly.sqlite"), _path(tmp_path, "rebuilt.sqlite")
+    _history(sqlite_clerk)
+    _more(sqlite_clerk)
+    sqlite_clerk("report", "--to", nightly, today="2023-12-30")
+    assert "updated: 0 members" in sqlite_clerk("report", "--to", nightly, today="2023-12-31").output
+    out = sqlite_clerk("report", "--to", nightly, today="2024-01-02").output
+    assert "rebuilt: 2 members" in out and "the members due are most of the fund: 2 of 2" in out
+    sqlite_clerk("report", "--to", rebuilt, "--rebuild", today="2024-01-02")
+    assert _tables(nightly) == _tables(rebuilt)
