@@ -143,7 +143,7 @@ def verify(session: Session, checkpoint_file: str | None, public_key: str | None
             f"no seal key here: {ledger.unchecked} sealed links cannot be checked "
             "(give --checkpoint and --public-key to verify without it)",
         )
-    click.echo(f"verified {ledger.count_events()} events: every hash chain intact")
+    click.echo(f"verified {plural(ledger.count_events(), 'event')}: every hash chain intact")
     if signed is not None:
         click.echo(
             f"checkpoint {checkpoint_file}: the {signed.head.events} events of {signed.head.members} members "

@@ -345,9 +345,9 @@ def test_a_yearly_run_with_an_earlier_on_writes_nothing_twice(clerk: Clerk) -> N
     invite(clerk, 2024, on="2024-01-15")
     assert "0 events written" in clerk("run", "invitations", "--year", "2024", "--on", "2024-01-10").output
     invite(clerk, 2025)
-    assert "1 events written" in clerk("run", "letters", "--year", "2025", "--on", "2025-08-20").output
+    assert "1 event written" in clerk("run", "letters", "--year", "2025", "--on", "2025-08-20").output
     assert "0 events written" in clerk("run", "letters", "--year", "2025", "--on", "2025-08-19").output
-    assert "1 events written" in clerk("run", "fines", "--year", "2025", "--on", "2025-10-20").output
+    assert "1 event written" in clerk("run", "fines", "--year", "2025", "--on", "2025-10-20").output
     assert "0 events written" in clerk("run", "fines", "--year", "2025", "--on", "2025-10-06").output
     kinds = [e["type"] for e in _history(clerk, A)]
     assert (

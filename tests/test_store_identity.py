@@ -89,7 +89,7 @@ def test_a_store_of_a_newer_version_is_read_not_written_and_not_tampered(tmp_pat
     assert "written by a newer version" in status.output
     verified = clerk("verify")
     assert "intact" in verified.output and "tampered" not in verified.output
-    assert "exported 1 events" in clerk("export", str(tmp_path / "out.jsonl")).output
+    assert "exported 1 event " in clerk("export", str(tmp_path / "out.jsonl")).output
     pay = clerk("pay", A, "--amount", "53", "--on", "2020-02-01", expect=2)
     assert "written by a newer version" in pay.output
     assert _digest(Path(clerk.store)) == before
@@ -139,7 +139,7 @@ def test_a_read_only_store_answers_questions_and_refuses_writes(
     monkeypatch.setattr(recorders.os, "access", lambda path, mode: False)
     assert clerk.status(A, "--as-of", "2020-06-01")["insz"] == A
     assert "intact" in clerk("verify").output
-    assert "exported 1 events" in clerk("export", str(tmp_path / "out.jsonl")).output
+    assert "exported 1 event " in clerk("export", str(tmp_path / "out.jsonl")).output
     assert "read-only" in clerk("pay", A, "--amount", "53", "--on", "2020-02-01", expect=2).output
     assert _digest(Path(clerk.store)) == before
 
@@ -260,7 +260,7 @@ def test_a_full_disk_is_reported_as_such_and_leaves_no_empty_store(small_disk: P
     big = tmp_path / "big.jsonl"
     big.write_bytes(b"".join(generate(300, 3, seed=4)))
     assert "is full" in clerk("import", str(big), expect=4).output
-    assert "verified 1 events" in clerk("verify").output
+    assert "verified 1 event:" in clerk("verify").output
 
 
 def test_a_killed_postgres_run_leaves_whole_batches_that_a_rerun_completes_once(

@@ -366,7 +366,7 @@ def test_the_librarys_environment_cannot_redirect_the_store(
     clerk = Clerk(str(tmp_path / "a.sqlite"))
     clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01")
     assert not (tmp_path / "other.sqlite").exists() and not (tmp_path / "other2.sqlite").exists()
-    assert "exported 1 events" in clerk("export", str(tmp_path / "out.jsonl")).output
+    assert "exported 1 event " in clerk("export", str(tmp_path / "out.jsonl")).output
 
 
 def test_an_export_written_by_the_previous_version_imports_and_seals(tmp_path: Path) -> None:
