@@ -21,7 +21,6 @@ from click.testing import CliRunner
 
 from commands.cli import cli
 from ledger import parameters
-from ledger.rules import premium
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
@@ -36,12 +35,6 @@ RULE_IDS = (
     + ["R-LET-1", "R-FINE-1", "R-FINE-2", "R-SW-1", "R-SW-2"]
     + [f"R-ELIG-{n}" for n in range(1, 4)]
 )
-
-# Names docs/rules.md describes that come with the claims of R-PREM-9 (issue 8): until
-# they are merged here, their absence is expected, not a drift of the docs.
-CLAIMS_MERGED = hasattr(premium, "unclaimed_years")
-COMING_WITH_CLAIMS = {("ledger.rules.premium", "unclaimed_years")}
-
 
 def test_every_rule_id_has_its_own_section_in_the_rule_book() -> None:
     for rule in RULE_IDS:
@@ -79,7 +72,7 @@ def test_every_function_the_rule_book_names_exists() -> None:
             target = getattr(target, part, None)
         if isinstance(target, click.Command):
             continue
-        if target is None and not (not CLAIMS_MERGED and (module_name, name) in COMING_WITH_CLAIMS):
+        if target is None:
             missing.append(f"{module_name}.{name}")
     assert not missing, f"docs/rules.md names what the code does not have: {missing}"
 
@@ -178,11 +171,6 @@ def test_every_link_in_the_readme_and_docs_points_to_a_file_of_the_repository() 
             assert (path.parent / target).exists(), f"{path.name} links to a missing file: {target}"
 
 
-@pytest.mark.xfail(
-    not CLAIMS_MERGED,
-    reason="the parameters' sources are rewritten as public titles with the claims (issue 8)",
-    strict=True,
-)
 def test_every_parameter_source_is_a_public_title_not_an_internal_note() -> None:
     text = (ROOT / "fixtures" / "parameters.json").read_text(encoding="utf-8")
     assert not INTERNAL.findall(text), INTERNAL.findall(text)
