@@ -36,6 +36,7 @@ RULE_IDS = (
     + [f"R-ELIG-{n}" for n in range(1, 4)]
 )
 
+
 def test_every_rule_id_has_its_own_section_in_the_rule_book() -> None:
     for rule in RULE_IDS:
         assert re.search(rf"^### {rule} — ", RULES, re.M), f"docs/rules.md has no section for {rule}"
@@ -108,6 +109,28 @@ def test_the_schedule_in_the_rule_book_is_the_schedule_in_the_parameters_file() 
         for y, e in parameters.raw()["premium"]["years"].items()
     }
     assert rows == packaged
+
+
+def _shown(flag: bool) -> str:
+    return "yes" if flag else "**no**"
+
+
+def test_the_schedules_confirmed_flags_and_sources_are_those_of_the_parameters_file() -> None:
+    row = re.compile(r"^\| (\d{4}) \| \d+ \| \d+ \| (.*?) \| (.*?) \|$", re.M)
+    rows = {int(y): (confirmed, source) for y, confirmed, source in row.findall(RULES)}
+    assert set(rows) == {int(y) for y in parameters.raw()["premium"]["years"]}
+    for year in rows:
+        premium = parameters.premium(year)
+        normal, reduced = premium.normal, premium.reduced
+        if normal.confirmed == reduced.confirmed:
+            confirmed = _shown(normal.confirmed)
+        else:
+            confirmed = f"normal {_shown(normal.confirmed)}, reduced {_shown(reduced.confirmed)}"
+        if normal.source == reduced.source:
+            source = normal.source
+        else:
+            source = f"normal: {normal.source}; reduced: {reduced.source}"
+        assert rows[year] == (confirmed, source), f"docs/rules.md: the schedule row of {year}"
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:

@@ -38,6 +38,7 @@ INSZ = "97031423644"
 # missing here its step is skipped (and the test about it says so), never failed.
 ADDED_ELSEWHERE = {"dossier": "`zorgkas dossier` does not exist on this branch yet (issue 12 adds it)"}
 
+
 @dataclass
 class Step:
     line: str
