@@ -157,12 +157,21 @@ def test_every_command_and_flag_is_in_the_cli_contract() -> None:
 def test_every_key_of_status_json_is_in_the_cli_contract(tmp_path: Path) -> None:
     env = {"ZORGKAS_STORE": str(tmp_path / "z.sqlite"), "ZORGKAS_TODAY": "2024-02-01", "HOME": str(tmp_path)}
     runner = CliRunner()
-    args = ["register", "97031423644", "--born", "1997-03-14", "--region", "flanders", "--health-fund", "CM"]
-    assert runner.invoke(cli, args, env=env).exit_code == 0
+    steps = [
+        ["register", "97031423644", "--born", "1997-03-14", "--region", "flanders", "--health-fund", "CM"]
+        + ["--on", "2024-01-02"],
+        ["run", "invitations", "--year", "2024", "--on", "2024-01-15"],
+        ["pay", "97031423644", "--amount", "62", "--on", "2024-01-20"],
+    ]
+    for args in steps:
+        done = runner.invoke(cli, args, env=env)
+        assert done.exit_code == 0, done.output
     result = runner.invoke(cli, ["status", "97031423644", "--json"], env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert data["premiums"], "a member who paid a claimed premium has one in `premiums`"
     keys = set(data) | {f"arrears.{k}" for k in data["arrears"]}
+    keys |= {f"premiums[].{k}" for premium in data["premiums"] for k in premium}
     missing = sorted(k for k in keys if f"| `{k}` |" not in CLI)
     assert not missing, f"docs/cli.md does not describe these status --json keys: {missing}"
 
