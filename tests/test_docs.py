@@ -277,3 +277,17 @@ def test_every_command_and_flag_the_cli_contract_shows_exists() -> None:
     if missing:
         names = sorted({f"{c} {f}" if f else c for c, f in missing})
         pytest.skip(f"documented, not on this branch yet: {', '.join(names)}")
+
+
+# Variables a zorgkas process sets for the workers it starts itself: not for users.
+INTERNAL_VARIABLES = {"ZORGKAS_REPORT_JOB", "ZORGKAS_REPORT_KEY"}
+
+
+def test_every_environment_variable_the_code_reads_is_in_the_cli_contract() -> None:
+    read: set[str] = set()
+    for folder in ("ledger", "projections", "commands"):
+        for path in (ROOT / folder).rglob("*.py"):
+            read |= set(re.findall(r"\bZORGKAS_[A-Z_]+\b", path.read_text(encoding="utf-8")))
+    assert {"ZORGKAS_STORE", "ZORGKAS_SEAL_KEY_FILE", "ZORGKAS_PARAMETERS"} <= read
+    missing = sorted(v for v in read - INTERNAL_VARIABLES if f"`{v}`" not in CLI)
+    assert not missing, f"docs/cli.md does not describe these environment variables: {missing}"
