@@ -30,7 +30,6 @@ import pytest
 from click.testing import CliRunner
 
 from commands.cli import cli
-from ledger.rules import premium
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 INSZ = "97031423644"
@@ -38,15 +37,6 @@ INSZ = "97031423644"
 # Commands the walkthrough uses that are being added on other branches: while one is
 # missing here its step is skipped (and the test about it says so), never failed.
 ADDED_ELSEWHERE = {"dossier": "`zorgkas dossier` does not exist on this branch yet (issue 12 adds it)"}
-
-# The claims of R-PREM-9 (issue 8): until they are merged, arrears and letters count every
-# year of membership, so the assertions of the new rule are expected to fail here.
-CLAIMS_MERGED = hasattr(premium, "unclaimed_years")
-new_rule = pytest.mark.xfail(
-    not CLAIMS_MERGED,
-    reason="R-PREM-9 (premiums owed only once claimed) is not merged on this branch yet",
-    strict=True,
-)
 
 
 @dataclass
@@ -172,7 +162,6 @@ def test_R_LET_1_a_letter_is_sent_on_20_august_2025_for_the_premiums_of_2023_and
     assert {2023, 2024} <= set(letters[0]["premium_years"])
 
 
-@new_rule
 def test_R_PREM_9_the_letter_lists_the_two_claimed_premiums_only(steps: list[Step]) -> None:
     assert final_status(steps)["letters"] == [
         {"year": 2025, "sent_on": "2025-08-20", "premium_years": [2023, 2024]}
@@ -196,7 +185,6 @@ def test_known_on_before_the_appeal_was_recorded_the_fine_is_still_open(steps: l
     assert known["pending_switch"] is None  # the switch was recorded on 20 November
 
 
-@new_rule
 def test_R_PREM_9_arrears_are_the_claims_of_2023_and_2024_and_2025_is_unclaimed(steps: list[Step]) -> None:
     status = final_status(steps)
     assert status["arrears"] == {
