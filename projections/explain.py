@@ -432,7 +432,7 @@ def _letters_and_fines(status: Status) -> list[Step]:
                  "outstanding_cents": fine.outstanding_cents, "status": fine.status,
                  "annulled_by": fine.annulled_by},
                 fine.annulled_by or "R-FINE-1",
-                f"A fine of {eur(f.amount_cents)} was imposed on {day(f.on)} for "
+                f"A fine of {eur(f.amount_cents)} was imposed on {day(f.on)} (R-FINE-1) for "
                 f"{years(f.premium_years)}, unpaid after the letter of {year}. It is {now}.",
                 ref(f) + ref(appeals.get(year)),
             )
