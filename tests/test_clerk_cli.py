@@ -181,8 +181,8 @@ def test_every_option_has_help_and_every_summary_fits() -> None:
 
 
 WRITING = {"register", "move", "allowance", "affiliate", "pay", "switch", "exempt", "budget", "appeal",
-           "death", "reverse-payment", "retract", "direct-debit", "import", "demo", "init",
-           "checkpoint"}  # fmt: skip
+           "death", "reverse-payment", "retract", "direct-debit", "adjust-claim", "import", "demo", "init",
+           "checkpoint", "reseal"}  # fmt: skip
 
 
 def test_clerk_is_offered_only_on_commands_that_write() -> None:
