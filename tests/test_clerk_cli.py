@@ -198,6 +198,7 @@ def test_clerk_is_still_accepted_on_a_question(sqlite_clerk: Clerk) -> None:
 
 
 def test_with_json_errors_are_one_json_object_on_stderr(sqlite_clerk: Clerk) -> None:
+    sqlite_clerk("init")  # a question to a store that does not exist is bad input, not a refusal
     runner = CliRunner()
     env = {"ZORGKAS_STORE": sqlite_clerk.store, "ZORGKAS_TODAY": "2025-03-01"}
     refused = runner.invoke(cli, ["status", B, "--json"], env=env)
