@@ -103,6 +103,9 @@ def test_a_dossier_of_an_unknown_person_is_refused_and_writes_nothing(
     sqlite_clerk: Clerk, tmp_path: Path
 ) -> None:
     out = tmp_path / "nobody.html"
+    missing = sqlite_clerk("dossier", B, "--out", str(out), expect=2)
+    assert "no store at this path" in missing.output and not out.exists()
+    sqlite_clerk("init")  # a store that exists, without this person
     result = sqlite_clerk("dossier", B, "--out", str(out), expect=1)
     assert "R-OBL-1" in result.output and not out.exists()
 
