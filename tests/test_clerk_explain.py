@@ -209,6 +209,8 @@ def test_explain_never_prints_python_literals_internal_notes_or_bare_cents(story
 def test_an_incomplete_premium_always_says_what_is_still_due(clerk: Clerk) -> None:
     a = make_insz(date(1990, 2, 2), 43)
     clerk.register(a, "1990-02-02", "flanders", "CM", "2025-01-02", "--resident-since", "1990-02-02")
+    # Only a member is invited for 2025: the 26th birthday's window (R-AFF-1/2) is long past.
+    clerk("affiliate", a, "--fund", "CM", "--on", "2025-01-02", today="2025-01-02")
     clerk("run", "invitations", "--year", "2025", "--on", "2025-01-15", today="2025-01-15")
     clerk("pay", a, "--amount", "40", "--on", "2025-03-01", today="2025-03-01")
     text = clerk("explain", a, "--as-of", "2025-06-01").output
@@ -259,7 +261,8 @@ def test_r_prem_1_the_source_and_confirmation_are_read_from_the_claim() -> None:
 
     recorded = SimpleNamespace(source="BVR art. 68, version in force from 1 January 2026", confirmed=False)
     assert _source(recorded) == ("BVR art. 68, version in force from 1 January 2026", False)
-    older = SimpleNamespace(schedule=SimpleNamespace(source="seed 000 states 62", confirmed=True))
+    # A claim recorded with a research number as its source is read with the public title.
+    older = SimpleNamespace(source="seed 000 states 62", confirmed=True)
     assert _source(older) == (
         'Vlaamse sociale bescherming, "Joining the Flemish Social Protection" states 62',
         True,
@@ -275,9 +278,11 @@ def test_an_event_type_without_its_own_sentence_still_reads_as_words() -> None:
     e = ev.PremiumInvited(
         insz=B, on=date(2024, 1, 15), recorded_at=datetime(2024, 1, 15, 9), clerk="an.peeters",
         year=2024, amount_cents=6200, reduced=False, ogm="244208707338", fund="CM",
+        source="BVR art. 68", confirmed=False, direct_debit=True,
     )  # fmt: skip
     assert _generic(e) == (
-        "Premium invited: year 2024, amount € 62,00, not reduced, ogm 244208707338, fund CM"
+        "Premium invited: year 2024, amount € 62,00, not reduced, ogm 244208707338, fund CM, "
+        "source BVR art. 68, not confirmed, direct debit"
     )
 
 
