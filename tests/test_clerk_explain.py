@@ -130,8 +130,8 @@ def test_r_prem_1_each_premium_with_its_claim_what_was_paid_and_what_is_due(stor
     lines = _explain(story, "--as-of", "2024-12-31")
     assert lines[0] == "Member " + B + " on 31 December 2024"
     assert (
-        "- The 2023 premium is € 58,00 at the normal rate, claimed by the payment invitation sent on "
-        "15 January 2023 (structured message "
+        "- The 2023 premium is € 58,00 at the normal rate, claimed (R-PREM-9) by the payment invitation "
+        "sent on 15 January 2023 (structured message "
     ) in "\n".join(lines)
     premium_2023 = next(line for line in lines if line.startswith("- The 2023 premium"))
     assert premium_2023.endswith(
