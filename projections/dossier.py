@@ -166,8 +166,7 @@ def _money_lanes(s: Scale, y: dict[str, int], status: Status) -> list[str]:
     h, acc = status.history, status.account
     out: list[str] = []
     for year, ya in sorted(acc.years.items()):
-        claim = getattr(ya.due, "claim", None) or h.by_year(ev.PremiumInvited, year)
-        when = claim.on if claim else ya.due.owed_from
+        when = ya.due.claim.on  # the recorded claim (R-PREM-9): an invitation or a budget deduction
         tip = (f"Premium {year}: {eur(ya.due.amount_cents)} claimed {when}; paid {eur(ya.paid_cents)}; "
                f"still due {eur(ya.outstanding_cents)}")  # fmt: skip
         out.append(_mark(s, y["Premiums"], when, "circle", STATE_COLOURS[ya.status], tip, str(year)))
@@ -192,6 +191,11 @@ def _correction_lane(s: Scale, y: dict[str, int], h: History, entries: list[time
     out = [
         _mark(s, y["Corrections"], r.on, "cross", "#c0392b", timeline.describe(r), "reversal")
         for r in h.of(ev.PaymentReversed)
+    ]
+    # A claim is never changed: its correction is an event of its own (R-PREM-9).
+    out += [
+        _mark(s, y["Corrections"], a.on, "cross", "#e67e22", f"{timeline.describe(a)} on {a.on}", "adjusted")
+        for a in h.of(ev.PremiumAdjusted)
     ]
     # Retracted facts are left out of a History view; the entries still hold the retraction.
     out += [
