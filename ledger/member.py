@@ -20,6 +20,7 @@ from ledger.dates import jan1
 from ledger.errors import BadInput, RuleRefused
 from ledger.history import History
 from ledger.identity import home_fund, make_ogm, member_id
+from ledger.money import euro
 from ledger.rules import affiliation as aff
 from ledger.rules.cancellation import cancellation_due
 from ledger.rules.direct_debit import debit_applies, mandate_first_year
@@ -214,7 +215,7 @@ class Member:
         ):
             raise RuleRefused(
                 "R-PREM-9",
-                f"the claim of {year} already carries {value.cents / 100:.2f} EUR "
+                f"the claim of {year} already carries {euro(value.cents)} "
                 f"({'reduced' if reduced else 'normal'}, {value.source}): nothing to adjust",
             )
         return [self._adjustment(stamp, (), due, value, reduced, on, reason)]

@@ -186,6 +186,7 @@ def test_R_PREM_9_a_corrected_schedule_changes_no_answer_until_a_clerk_adjusts(
     assert after["letters"] == before["letters"]  # the recorded letter stays as sent
     refused = clerk("adjust-claim", A, "--year", "2020", "--on", "2022-03-02", expect=1)
     assert "R-PREM-9" in refused.output and "nothing to adjust" in refused.output
+    assert "the claim of 2020 already carries €51.00 (normal" in refused.output  # cents, never a float
     refused = clerk("adjust-claim", A, "--year", "2019", "--on", "2022-03-02", expect=1)
     assert "R-PREM-9" in refused.output
 
