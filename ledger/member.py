@@ -320,7 +320,7 @@ class Member:
         """
         stamp.check_not_future("--on", on)
         if amount_cents <= 0:
-            raise BadInput("--amount", amount_cents / 100, "a payment must be more than zero")
+            raise BadInput("--amount", euro(amount_cents), "a payment must be more than zero")
         if bank_ref and self.payment_by_ref(bank_ref) is not None:
             return []
         h = self._registered_history(on)
@@ -430,7 +430,7 @@ class Member:
         """R-ELIG-1..3: a budget only for an eligible member; refusal names the date."""
         stamp.check_not_future("--from", start)
         if monthly_cents <= 0:
-            raise BadInput("--monthly", monthly_cents / 100, "a monthly budget must be more than zero")
+            raise BadInput("--monthly", euro(monthly_cents), "a monthly budget must be more than zero")
         h = self._registered_history(start)
         elig = eligibility(h)
         if not elig.eligible:
