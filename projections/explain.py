@@ -440,7 +440,7 @@ def _letters_and_fines(status: Status) -> list[Step]:
                  "annulled_by": fine.annulled_by},
                 fine.annulled_by or "R-FINE-1",
                 f"A fine of {eur(f.amount_cents)} was imposed on {day(f.on)} for "
-                f"{years(f.premium_years)}, unpaid after the letter of {year}. It is {now}.",
+                f"{years(f.premium_years)}, unpaid after the letter of {year} (R-FINE-1). It is {now}.",
                 ref(f) + ref(appeals.get(year)),
             )
         )  # fmt: skip

@@ -172,7 +172,7 @@ def test_r_fine_2_a_fine_annulled_on_appeal_says_so_and_nothing_is_due(story: Cl
     ) in text
     assert (
         "- A fine of € 250,00 was imposed on 20 October 2023 for the premiums of 2022 and 2023, "
-        "unpaid after the letter of 2023. It is annulled: the appeal was upheld on 1 June 2024 "
+        "unpaid after the letter of 2023 (R-FINE-1). It is annulled: the appeal was upheld on 1 June 2024 "
         "(R-FINE-2); nothing is due. [R-FINE-2]"
     ) in text
     before = "\n".join(_explain(story, "--as-of", "2024-05-31"))
