@@ -297,3 +297,15 @@ def test_r_prem_7_explain_json_gives_the_reason_of_every_part_of_a_payment(story
     ]
     reversed_payment = {"amount_cents": 2000, "reversed_on": "2024-05-20", "allocations": []}
     assert payments["payment 2024-05-08"] == reversed_payment
+
+
+def test_r_prem_8_status_in_words_names_the_direct_debit_mandate(clerk: Clerk) -> None:
+    a = make_insz(date(1990, 2, 2), 47)
+    clerk.register(a, "1990-02-02", "flanders", "CM", "2023-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", a, "--fund", "CM", "--on", "2024-01-02", today="2024-01-02")
+    clerk("direct-debit", a, "--requested-on", "2025-01-10", today="2025-01-10")
+    lines = clerk("status", a, "--as-of", "2025-02-01", today="2025-02-01").output.splitlines()
+    assert lines[-1] == "  direct debit: premiums from 2025 (mandate of 2025-01-10; R-PREM-8)"
+    clerk("direct-debit", a, "--requested-on", "2025-03-01", "--stop", today="2025-03-01")
+    lines = clerk("status", a, "--as-of", "2025-03-01", today="2025-03-01").output.splitlines()
+    assert lines[-1] == "  direct debit: premiums of 2025 (mandate of 2025-01-10; R-PREM-8)"
