@@ -26,7 +26,7 @@ from ledger.rules.obligation import obligation_on, turns_26_year
 from projections import timeline
 from projections.explain import heading, total_sentence, trace
 from projections.status import Status
-from projections.wording import and_list, day, eur, moment, yes_no
+from projections.wording import and_list, day, eur, mandate, moment, yes_no
 
 REGION_COLOURS = {"flanders": "#3f6fa6", "brussels": "#7b5ea7", "wallonia": "#b08a3e", "abroad": "#8d8d8d"}
 OBLIGATION_COLOURS = {
@@ -314,6 +314,8 @@ def _figures(data: dict[str, Any]) -> list[tuple[str, str]]:
     ]  # fmt: skip
     if data.get("unclaimed_years"):
         rows.append(("Never claimed (R-PREM-9)", and_list(data["unclaimed_years"])))
+    if data.get("direct_debit"):
+        rows.append(("Direct debit", mandate(data["direct_debit"])))
     if data["pending_switch"]:
         rows.append(
             ("Pending switch", f"to {data['pending_switch']['to']} on {data['pending_switch']['effective']}")

@@ -309,3 +309,5 @@ def test_r_prem_8_status_in_words_names_the_direct_debit_mandate(clerk: Clerk) -
     clerk("direct-debit", a, "--requested-on", "2025-03-01", "--stop", today="2025-03-01")
     lines = clerk("status", a, "--as-of", "2025-03-01", today="2025-03-01").output.splitlines()
     assert lines[-1] == "  direct debit: premiums of 2025 (mandate of 2025-01-10; R-PREM-8)"
+    page = clerk("dossier", a, "--as-of", "2025-03-01", "--out", "-", today="2025-03-01").output
+    assert "<td>Direct debit</td><td>premiums of 2025 (mandate of 2025-01-10; R-PREM-8)</td>" in page
