@@ -67,7 +67,8 @@ def _cited(e: ev.Event) -> str:
     """An event inside a sentence: 'the payment invitation sent on 15 January 2024 (…)'."""
     recorded = f"recorded {moment(e.recorded_at)} by {e.clerk}"
     if isinstance(e, ev.PremiumInvited):
-        return f"the payment invitation sent on {day(e.on)} (structured message {e.ogm}; {recorded})"
+        debit = ", to be debited under the mandate (R-PREM-8)" if e.direct_debit else ""
+        return f"the payment invitation sent on {day(e.on)} (structured message {e.ogm}; {recorded}){debit}"
     return f"“{describe(e)}” of {day(e.on)} ({recorded})"
 
 

@@ -306,6 +306,10 @@ def test_r_prem_8_status_in_words_names_the_direct_debit_mandate(clerk: Clerk) -
     clerk("direct-debit", a, "--requested-on", "2025-01-10", today="2025-01-10")
     lines = clerk("status", a, "--as-of", "2025-02-01", today="2025-02-01").output.splitlines()
     assert lines[-1] == "  direct debit: premiums from 2025 (mandate of 2025-01-10; R-PREM-8)"
+    at = {"today": "2025-01-15", "now": "2025-01-15T09:00:00"}
+    clerk("run", "invitations", "--year", "2025", "--on", "2025-01-15", **at)
+    explained = clerk("explain", a, "--as-of", "2025-02-01", today="2025-02-01").output
+    assert "recorded 2025-01-15 09:00 by test-clerk), to be debited under the mandate (R-PREM-8)" in explained
     clerk("direct-debit", a, "--requested-on", "2025-03-01", "--stop", today="2025-03-01")
     lines = clerk("status", a, "--as-of", "2025-03-01", today="2025-03-01").output.splitlines()
     assert lines[-1] == "  direct debit: premiums of 2025 (mandate of 2025-01-10; R-PREM-8)"
