@@ -137,6 +137,7 @@ class _Commands(dict[str, click.Command]):
 
 # What `zorgkas --help` lists: one line each, short enough never to be cut.
 SUMMARIES = {
+    "adjust-claim": "Correct a recorded premium claim (R-PREM-9).",
     "affiliate": "Affiliate a person with a care fund (R-AFF-1).",
     "allowance": "Record the increased allowance status (R-PREM-1).",
     "appeal": "Record the decision on a fine's appeal (R-FINE-2).",
@@ -157,6 +158,7 @@ SUMMARIES = {
     "pay": "Record a payment (R-PREM-6..8).",
     "register": "Make a person known to the ledger (R-OBL-1..7).",
     "report": "Feed the reporting database (incremental).",
+    "reseal": "Re-seal an old store's links with the seal key.",
     "retract": "Retract a fact that was recorded wrongly.",
     "reverse-payment": "Record a payment the bank took back.",
     "run": "The yearly runs (idempotent).",

@@ -111,7 +111,8 @@ def verify(session: Session, checkpoint_file: str | None, public_key: str | None
 
     \b
     Example:
-      zorgkas verify --checkpoint 2024-12.checkpoint --public-key auditor/signing.pub
+      zorgkas verify --checkpoint 2024-12.checkpoint \\
+          --public-key auditor/signing.pub
     """
     from ledger import checkpoint, seal
 
@@ -223,7 +224,7 @@ def init(session: Session) -> None:
 
     \b
     Example:
-      zorgkas --store ./zorgkas.sqlite init
+      zorgkas init --store ./zorgkas.sqlite
     """
     ledger = session.ledger
     click.echo(f"store {ledger.label}: {ledger.count_events()} events")
@@ -324,7 +325,9 @@ def report(
 @click.command("serve-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
+)
 @click.option(
     "--setting",
     "settings",
@@ -349,8 +352,10 @@ def serve_report(
 
     \b
     Example:
-      zorgkas report --to reporting.sqlite && zorgkas serve-report reporting.sqlite
-      zorgkas serve-report reporting.sqlite --host 0.0.0.0 --port 8080 --setting sql_time_limit_ms 2000
+      zorgkas report --to reporting.sqlite && \\
+          zorgkas serve-report reporting.sqlite
+      zorgkas serve-report reporting.sqlite --host 0.0.0.0 --port 8080 \\
+          --setting sql_time_limit_ms 2000
     """
     import os
     import sys

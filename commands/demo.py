@@ -33,7 +33,14 @@ def _table(rows: list[dict[str, Any]], as_of: str) -> None:
         ("On time", "left"), ("Care budget", "left"), ("Premiums due", "right"), ("Unpaid years", "left"),
         ("Fines due", "right"), ("Credit", "right"),
     ):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=name in ("INSZ", "Since"))  # type: ignore[arg-type]
+        # The two long cells wrap within a width of their own, so that a table of 140
+        # columns keeps the short ones ("CM (compulsory)") on one line.
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name in ("INSZ", "Since"),
+            max_width={"Care budget": 12, "Unpaid years": 16}.get(name),
+        )
     for d in rows:
         arrears = d["arrears"]
         budget = yes_no(d["eligible"]) + (f", from {d['eligible_from']}" if d["eligible_from"] else "")

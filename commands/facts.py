@@ -371,7 +371,7 @@ def direct_debit(session: Session, insz: str, requested_on: date, stop: bool) ->
 
     \b
     Example:
-      zorgkas direct-debit 98010112345 --requested-on 2025-01-10
+      zorgkas direct-debit 98010110389 --requested-on 2025-01-10
     """
     written = _write(
         session, insz, lambda m: m.direct_debit(session.stamp(), requested_on=requested_on, stop=stop)
@@ -387,7 +387,9 @@ def direct_debit(session: Session, insz: str, requested_on: date, stop: bool) ->
 @click.argument("insz", type=INSZ)
 @click.option("--year", type=YEAR, required=True, help="The premium year whose claim is corrected.")
 @click.option("--on", type=DATE, required=True, help="Effective date of the correction.")
-@click.option("--reason", default="schedule value corrected", show_default=True)
+@click.option(
+    "--reason", default="schedule value corrected", show_default=True, help="Why the claim is corrected."
+)
 @store_options
 def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) -> None:
     """Correct a recorded premium claim to the current schedule and allowance (R-PREM-9).
@@ -398,7 +400,7 @@ def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) 
 
     \b
     Example:
-      zorgkas adjust-claim 98010112345 --year 2020 --on 2025-03-01
+      zorgkas adjust-claim 98010110389 --year 2020 --on 2025-03-01
     """
     written = _write(
         session, insz, lambda m: m.adjust_claim(session.stamp(), year=year, on=on, reason=reason)

@@ -15,7 +15,7 @@ from ledger.history import History
 from projections import timeline
 from projections.explain import render, trace_json
 from projections.status import Status, status_of
-from projections.wording import and_list, day, eur, yes_no
+from projections.wording import and_list, day, eur, mandate, yes_no
 
 
 def _status(session: Session, insz: str, as_of: date | None, known_on: datetime | None) -> Status:
@@ -51,6 +51,8 @@ def status_lines(data: dict[str, Any]) -> list[str]:
     )
     if data.get("unclaimed_years"):
         lines.append(f"  never claimed: {and_list(data['unclaimed_years'])} (R-PREM-9)")
+    if data.get("direct_debit"):
+        lines.append(f"  direct debit: {mandate(data['direct_debit'])}")
     for letter in data["letters"]:
         lines.append(
             f"  letter {letter['year']} sent {letter['sent_on']} for {and_list(letter['premium_years'])}"

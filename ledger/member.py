@@ -20,6 +20,7 @@ from ledger.dates import jan1
 from ledger.errors import BadInput, RuleRefused
 from ledger.history import History
 from ledger.identity import home_fund, make_ogm, member_id
+from ledger.money import euro
 from ledger.rules import affiliation as aff
 from ledger.rules.cancellation import cancellation_due
 from ledger.rules.direct_debit import debit_applies, mandate_first_year
@@ -214,7 +215,7 @@ class Member:
         ):
             raise RuleRefused(
                 "R-PREM-9",
-                f"the claim of {year} already carries {value.cents / 100:.2f} EUR "
+                f"the claim of {year} already carries {euro(value.cents)} "
                 f"({'reduced' if reduced else 'normal'}, {value.source}): nothing to adjust",
             )
         return [self._adjustment(stamp, (), due, value, reduced, on, reason)]
@@ -319,7 +320,7 @@ class Member:
         """
         stamp.check_not_future("--on", on)
         if amount_cents <= 0:
-            raise BadInput("--amount", amount_cents / 100, "a payment must be more than zero")
+            raise BadInput("--amount", euro(amount_cents), "a payment must be more than zero")
         if bank_ref and self.payment_by_ref(bank_ref) is not None:
             return []
         h = self._registered_history(on)
@@ -429,7 +430,7 @@ class Member:
         """R-ELIG-1..3: a budget only for an eligible member; refusal names the date."""
         stamp.check_not_future("--from", start)
         if monthly_cents <= 0:
-            raise BadInput("--monthly", monthly_cents / 100, "a monthly budget must be more than zero")
+            raise BadInput("--monthly", euro(monthly_cents), "a monthly budget must be more than zero")
         h = self._registered_history(start)
         elig = eligibility(h)
         if not elig.eligible:

@@ -26,7 +26,7 @@ from ledger.rules.obligation import obligation_on, turns_26_year
 from projections import timeline
 from projections.explain import heading, total_sentence, trace
 from projections.status import Status
-from projections.wording import and_list, day, eur, moment, yes_no
+from projections.wording import and_list, day, eur, mandate, moment, yes_no
 
 REGION_COLOURS = {"flanders": "#3f6fa6", "brussels": "#7b5ea7", "wallonia": "#b08a3e", "abroad": "#8d8d8d"}
 OBLIGATION_COLOURS = {
@@ -166,8 +166,7 @@ def _money_lanes(s: Scale, y: dict[str, int], status: Status) -> list[str]:
     h, acc = status.history, status.account
     out: list[str] = []
     for year, ya in sorted(acc.years.items()):
-        claim = getattr(ya.due, "claim", None) or h.by_year(ev.PremiumInvited, year)
-        when = claim.on if claim else ya.due.owed_from
+        when = ya.due.claim.on  # the recorded claim (R-PREM-9): an invitation or a budget deduction
         tip = (f"Premium {year}: {eur(ya.due.amount_cents)} claimed {when}; paid {eur(ya.paid_cents)}; "
                f"still due {eur(ya.outstanding_cents)}")  # fmt: skip
         out.append(_mark(s, y["Premiums"], when, "circle", STATE_COLOURS[ya.status], tip, str(year)))
@@ -192,6 +191,11 @@ def _correction_lane(s: Scale, y: dict[str, int], h: History, entries: list[time
     out = [
         _mark(s, y["Corrections"], r.on, "cross", "#c0392b", timeline.describe(r), "reversal")
         for r in h.of(ev.PaymentReversed)
+    ]
+    # A claim is never changed: its correction is an event of its own (R-PREM-9).
+    out += [
+        _mark(s, y["Corrections"], a.on, "cross", "#e67e22", f"{timeline.describe(a)} on {a.on}", "adjusted")
+        for a in h.of(ev.PremiumAdjusted)
     ]
     # Retracted facts are left out of a History view; the entries still hold the retraction.
     out += [
@@ -310,6 +314,8 @@ def _figures(data: dict[str, Any]) -> list[tuple[str, str]]:
     ]  # fmt: skip
     if data.get("unclaimed_years"):
         rows.append(("Never claimed (R-PREM-9)", and_list(data["unclaimed_years"])))
+    if data.get("direct_debit"):
+        rows.append(("Direct debit", mandate(data["direct_debit"])))
     if data["pending_switch"]:
         rows.append(
             ("Pending switch", f"to {data['pending_switch']['to']} on {data['pending_switch']['effective']}")

@@ -25,7 +25,7 @@ from ledger.rules.joining import window_on
 from ledger.rules.obligation import turns_26_year
 from projections.status import Status
 from projections.timeline import KIND_NAMES, describe, fund_label, residence
-from projections.wording import and_list, day, eur, moment, public_source, years
+from projections.wording import and_list, day, eur, moment, public_source, title, years
 
 ALLOCATION_ORDER = (
     "Money received goes first to the premium year its structured message names, then to "
@@ -67,7 +67,8 @@ def _cited(e: ev.Event) -> str:
     """An event inside a sentence: 'the payment invitation sent on 15 January 2024 (…)'."""
     recorded = f"recorded {moment(e.recorded_at)} by {e.clerk}"
     if isinstance(e, ev.PremiumInvited):
-        return f"the payment invitation sent on {day(e.on)} (structured message {e.ogm}; {recorded})"
+        debit = ", to be debited under the mandate (R-PREM-8)" if e.direct_debit else ""
+        return f"the payment invitation sent on {day(e.on)} (structured message {e.ogm}; {recorded}){debit}"
     return f"“{describe(e)}” of {day(e.on)} ({recorded})"
 
 
@@ -119,7 +120,7 @@ def _membership(status: Status) -> list[Step]:
         end = f" until {day(p.end)}" if p.end else ""
         closed = f"; ended by: {describe(p.closed_by)}" if p.closed_by else ""
         text = (
-            f"Member as {a_kind(p.kind)} member of {', then '.join(parts)}{end}"
+            f"{title(a_kind(p.kind))} member of {', then '.join(parts)}{end}"
             f"{closed}. Membership counts from 1 January of the premium year; a switch never "
             "breaks continuity (R-SW-2)."
         )
@@ -206,9 +207,16 @@ def _premium(h: History, year: int, ya: prem.YearAccount) -> Step:
     rate = (
         "reduced rate (increased allowance on 1 January of the year before)" if due.reduced else "normal rate"
     )
-    claimed = f"claimed by {_cited(claim)}"
+    claimed = f"claimed (R-PREM-9) by {_cited(claim)}"
     sure = "the amount is confirmed" if confirmed else "the amount is NOT confirmed by an official source"
-    adjusted = "".join(f" Adjusted by {_cited(a)}." for a in due.adjustments)
+    adjusted, before = "", getattr(claim, "amount_cents", None)
+    for a in due.adjustments:  # the claim is never changed: each correction is its own event
+        was = f" from {eur(before)}" if before is not None else ""
+        adjusted += (
+            f" The claim was adjusted{was} to {eur(a.amount_cents)} as from {day(a.on)}: {a.reason} "
+            f"(R-PREM-9; recorded {moment(a.recorded_at)} by {a.clerk})."
+        )
+        before = a.amount_cents
     paid = "; ".join(_origin(a) for a in ya.allocations) or "nothing"
     still = ya.outstanding_cents
     if still == 0:
@@ -432,8 +440,8 @@ def _letters_and_fines(status: Status) -> list[Step]:
                  "outstanding_cents": fine.outstanding_cents, "status": fine.status,
                  "annulled_by": fine.annulled_by},
                 fine.annulled_by or "R-FINE-1",
-                f"A fine of {eur(f.amount_cents)} was imposed on {day(f.on)} (R-FINE-1) for "
-                f"{years(f.premium_years)}, unpaid after the letter of {year}. It is {now}.",
+                f"A fine of {eur(f.amount_cents)} was imposed on {day(f.on)} for "
+                f"{years(f.premium_years)}, unpaid after the letter of {year} (R-FINE-1). It is {now}.",
                 ref(f) + ref(appeals.get(year)),
             )
         )  # fmt: skip

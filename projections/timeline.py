@@ -109,6 +109,32 @@ def _cancelled(e: ev.Cancelled, _: Lookup) -> str:
     )
 
 
+def _invited(e: ev.PremiumInvited, _: Lookup) -> str:
+    debit = ", to be debited under the mandate (R-PREM-8)" if e.direct_debit else ""
+    return (
+        f"Payment invitation for the {e.year} premium: {eur(e.amount_cents)}"
+        f"{' (reduced rate)' if e.reduced else ''}, structured message {e.ogm}{debit}"
+    )
+
+
+def _deducted(e: ev.PremiumDeducted, _: Lookup) -> str:
+    return (
+        f"The {e.year} premium of {eur(e.amount_cents)}{' (reduced rate)' if e.reduced else ''} "
+        f"deducted from the care budget payment of {eur(e.monthly_cents)} (R-PREM-5)"
+    )
+
+
+def _adjusted(e: ev.PremiumAdjusted, _: Lookup) -> str:
+    amount = f"{eur(e.amount_cents)} ({'reduced' if e.reduced else 'normal'} rate)"
+    return f"The claim of the {e.year} premium adjusted to {amount}: {e.reason} (R-PREM-9)"
+
+
+def _direct_debit(e: ev.DirectDebitRequested, _: Lookup) -> str:
+    if e.stop:
+        return f"Direct-debit mandate ended: premiums from {e.first_year} are no longer debited (R-PREM-8)"
+    return f"Direct-debit mandate received: premiums from {e.first_year} are debited (R-PREM-8)"
+
+
 Lookup = Callable[[Any], "ev.Event | None"]
 
 _WORDS: dict[type, Callable[[Any, Lookup], str]] = {
@@ -121,10 +147,10 @@ _WORDS: dict[type, Callable[[Any, Lookup], str]] = {
         f"Affiliated with {fund_label(e.fund)} as {_a(KIND_NAMES.get(e.kind, e.kind))} member, "
         f"counting from {e.since.isoformat()} ({e.rule})"
     ),
-    ev.PremiumInvited: lambda e, _: (
-        f"Payment invitation for the {e.year} premium: {eur(e.amount_cents)}"
-        f"{' (reduced rate)' if e.reduced else ''}, structured message {e.ogm}"
-    ),
+    ev.PremiumInvited: _invited,
+    ev.PremiumDeducted: _deducted,
+    ev.PremiumAdjusted: _adjusted,
+    ev.DirectDebitRequested: _direct_debit,
     ev.PremiumPaid: _paid,
     ev.PaymentReversed: _reversed,
     ev.RegisteredLetterSent: lambda e, _: (

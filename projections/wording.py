@@ -74,3 +74,10 @@ def public_source(text: str | None) -> str:
 
 def title(words: str) -> str:
     return words[:1].upper() + words[1:]
+
+
+def mandate(debit: dict[str, object]) -> str:
+    """A direct-debit mandate as ``status --json`` gives it, in words (R-PREM-8)."""
+    first, until = debit["from_year"], debit["until_year"]
+    which = f"from {first}" if until is None else f"of {first}" if until == first else f"{first} to {until}"
+    return f"premiums {which} (mandate of {debit['requested_on']}; R-PREM-8)"

@@ -74,8 +74,8 @@ def test_R_PREM_9_explain_names_the_claim_behind_every_premium(clerk: Clerk) -> 
     _member_since(clerk, 2023)
     invite(clerk, 2023)
     text = clerk("explain", A, "--as-of", "2023-06-01").output
-    assert "claimed by PremiumInvited on 2023-01-15 (R-PREM-9)" in text
-    assert 'source: European Commission, "Belgium' in text
+    assert "claimed (R-PREM-9) by the payment invitation sent on 15 January 2023 (structured message" in text
+    assert 'Source: European Commission, "Belgium' in text
 
 
 def test_R_PREM_9_an_invitation_to_a_voluntary_person_stays_an_offer(clerk: Clerk) -> None:
@@ -129,7 +129,10 @@ def test_R_PREM_9_a_backdated_allowance_adjusts_the_recorded_claim(clerk: Clerk)
     now = clerk.status(A, "--as-of", "2024-06-01")
     before = clerk.status(A, "--as-of", "2024-06-01", "--known-on", "2024-04-30")
     assert (now["arrears"]["premiums_cents"], before["arrears"]["premiums_cents"]) == (3100, 6200)
-    assert "adjusted by PremiumAdjusted on 2023-01-01" in clerk("explain", A, "--as-of", "2024-06-01").output
+    assert (
+        "The claim was adjusted from € 62,00 to € 31,00 as from 1 January 2023: increased allowance "
+        "granted from 2023-01-01 (R-PREM-9; recorded 2024-05-01 10:00 by "
+    ) in clerk("explain", A, "--as-of", "2024-06-01").output
 
 
 def test_R_PREM_9_an_adjustment_below_what_was_paid_leaves_credit(clerk: Clerk) -> None:
@@ -183,6 +186,7 @@ def test_R_PREM_9_a_corrected_schedule_changes_no_answer_until_a_clerk_adjusts(
     assert after["letters"] == before["letters"]  # the recorded letter stays as sent
     refused = clerk("adjust-claim", A, "--year", "2020", "--on", "2022-03-02", expect=1)
     assert "R-PREM-9" in refused.output and "nothing to adjust" in refused.output
+    assert "the claim of 2020 already carries €51.00 (normal" in refused.output  # cents, never a float
     refused = clerk("adjust-claim", A, "--year", "2019", "--on", "2022-03-02", expect=1)
     assert "R-PREM-9" in refused.output
 
@@ -319,7 +323,8 @@ def test_R_PREM_9_a_store_written_before_claims_loads_and_reads_old_invitations_
     clerk = Clerk(str(store))
     _expect_old_store_answers(clerk)
     text = clerk("explain", OLD_A, today="2024-09-01").output
-    assert "claimed by PremiumInvited on 2024-01-15" in text and ev.V1_SOURCE in text
+    assert "claimed (R-PREM-9) by the payment invitation sent on 15 January 2024" in text
+    assert f"Source: {ev.V1_SOURCE}" in text
     assert "0 events written" in clerk("run", "invitations", "--year", "2024", "--on", "2024-01-20").output
 
 

@@ -103,6 +103,9 @@ def test_a_dossier_of_an_unknown_person_is_refused_and_writes_nothing(
     sqlite_clerk: Clerk, tmp_path: Path
 ) -> None:
     out = tmp_path / "nobody.html"
+    missing = sqlite_clerk("dossier", B, "--out", str(out), expect=2)
+    assert "no store at this path" in missing.output and not out.exists()
+    sqlite_clerk("init")  # a store that exists, without this person
     result = sqlite_clerk("dossier", B, "--out", str(out), expect=1)
     assert "R-OBL-1" in result.output and not out.exists()
 
@@ -112,3 +115,14 @@ def test_a_dossier_can_go_to_standard_output(sqlite_clerk: Clerk) -> None:
     page = sqlite_clerk("dossier", B, "--as-of", "2024-12-31", "--out", "-").output
     assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
     assert not Path("-").exists()
+
+
+def test_r_prem_9_a_claims_correction_is_a_mark_of_its_own_in_the_dossier(sqlite_clerk: Clerk) -> None:
+    _story(sqlite_clerk)
+    sqlite_clerk("allowance", B, "--entitled", "--on", "2023-01-01", today="2025-03-01")
+    page = sqlite_clerk("dossier", B, "--as-of", "2024-12-31", "--out", "-", today="2025-03-01").output
+    corrections = re.findall(r"<title>(The claim of the \d{4} premium adjusted[^<]*)</title>", page)
+    assert corrections == [
+        "The claim of the 2024 premium adjusted to € 31,00 (reduced rate): increased allowance granted "
+        "from 2023-01-01 (R-PREM-9) on 2023-01-01"
+    ]

@@ -130,8 +130,8 @@ def test_r_prem_1_each_premium_with_its_claim_what_was_paid_and_what_is_due(stor
     lines = _explain(story, "--as-of", "2024-12-31")
     assert lines[0] == "Member " + B + " on 31 December 2024"
     assert (
-        "- The 2023 premium is € 58,00 at the normal rate, claimed by the payment invitation sent on "
-        "15 January 2023 (structured message "
+        "- The 2023 premium is € 58,00 at the normal rate, claimed (R-PREM-9) by the payment invitation "
+        "sent on 15 January 2023 (structured message "
     ) in "\n".join(lines)
     premium_2023 = next(line for line in lines if line.startswith("- The 2023 premium"))
     assert premium_2023.endswith(
@@ -172,7 +172,7 @@ def test_r_fine_2_a_fine_annulled_on_appeal_says_so_and_nothing_is_due(story: Cl
     ) in text
     assert (
         "- A fine of € 250,00 was imposed on 20 October 2023 for the premiums of 2022 and 2023, "
-        "unpaid after the letter of 2023. It is annulled: the appeal was upheld on 1 June 2024 "
+        "unpaid after the letter of 2023 (R-FINE-1). It is annulled: the appeal was upheld on 1 June 2024 "
         "(R-FINE-2); nothing is due. [R-FINE-2]"
     ) in text
     before = "\n".join(_explain(story, "--as-of", "2024-05-31"))
@@ -209,6 +209,8 @@ def test_explain_never_prints_python_literals_internal_notes_or_bare_cents(story
 def test_an_incomplete_premium_always_says_what_is_still_due(clerk: Clerk) -> None:
     a = make_insz(date(1990, 2, 2), 43)
     clerk.register(a, "1990-02-02", "flanders", "CM", "2025-01-02", "--resident-since", "1990-02-02")
+    # Only a member is invited for 2025: the 26th birthday's window (R-AFF-1/2) is long past.
+    clerk("affiliate", a, "--fund", "CM", "--on", "2025-01-02", today="2025-01-02")
     clerk("run", "invitations", "--year", "2025", "--on", "2025-01-15", today="2025-01-15")
     clerk("pay", a, "--amount", "40", "--on", "2025-03-01", today="2025-03-01")
     text = clerk("explain", a, "--as-of", "2025-06-01").output
@@ -259,7 +261,8 @@ def test_r_prem_1_the_source_and_confirmation_are_read_from_the_claim() -> None:
 
     recorded = SimpleNamespace(source="BVR art. 68, version in force from 1 January 2026", confirmed=False)
     assert _source(recorded) == ("BVR art. 68, version in force from 1 January 2026", False)
-    older = SimpleNamespace(schedule=SimpleNamespace(source="seed 000 states 62", confirmed=True))
+    # A claim recorded with a research number as its source is read with the public title.
+    older = SimpleNamespace(source="seed 000 states 62", confirmed=True)
     assert _source(older) == (
         'Vlaamse sociale bescherming, "Joining the Flemish Social Protection" states 62',
         True,
@@ -275,9 +278,11 @@ def test_an_event_type_without_its_own_sentence_still_reads_as_words() -> None:
     e = ev.PremiumInvited(
         insz=B, on=date(2024, 1, 15), recorded_at=datetime(2024, 1, 15, 9), clerk="an.peeters",
         year=2024, amount_cents=6200, reduced=False, ogm="244208707338", fund="CM",
+        source="BVR art. 68", confirmed=False, direct_debit=True,
     )  # fmt: skip
     assert _generic(e) == (
-        "Premium invited: year 2024, amount € 62,00, not reduced, ogm 244208707338, fund CM"
+        "Premium invited: year 2024, amount € 62,00, not reduced, ogm 244208707338, fund CM, "
+        "source BVR art. 68, not confirmed, direct debit"
     )
 
 
@@ -292,3 +297,21 @@ def test_r_prem_7_explain_json_gives_the_reason_of_every_part_of_a_payment(story
     ]
     reversed_payment = {"amount_cents": 2000, "reversed_on": "2024-05-20", "allocations": []}
     assert payments["payment 2024-05-08"] == reversed_payment
+
+
+def test_r_prem_8_status_in_words_names_the_direct_debit_mandate(clerk: Clerk) -> None:
+    a = make_insz(date(1990, 2, 2), 47)
+    clerk.register(a, "1990-02-02", "flanders", "CM", "2023-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", a, "--fund", "CM", "--on", "2024-01-02", today="2024-01-02")
+    clerk("direct-debit", a, "--requested-on", "2025-01-10", today="2025-01-10")
+    lines = clerk("status", a, "--as-of", "2025-02-01", today="2025-02-01").output.splitlines()
+    assert lines[-1] == "  direct debit: premiums from 2025 (mandate of 2025-01-10; R-PREM-8)"
+    at = {"today": "2025-01-15", "now": "2025-01-15T09:00:00"}
+    clerk("run", "invitations", "--year", "2025", "--on", "2025-01-15", **at)
+    explained = clerk("explain", a, "--as-of", "2025-02-01", today="2025-02-01").output
+    assert "recorded 2025-01-15 09:00 by test-clerk), to be debited under the mandate (R-PREM-8)" in explained
+    clerk("direct-debit", a, "--requested-on", "2025-03-01", "--stop", today="2025-03-01")
+    lines = clerk("status", a, "--as-of", "2025-03-01", today="2025-03-01").output.splitlines()
+    assert lines[-1] == "  direct debit: premiums of 2025 (mandate of 2025-01-10; R-PREM-8)"
+    page = clerk("dossier", a, "--as-of", "2025-03-01", "--out", "-", today="2025-03-01").output
+    assert "<td>Direct debit</td><td>premiums of 2025 (mandate of 2025-01-10; R-PREM-8)</td>" in page

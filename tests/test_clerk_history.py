@@ -69,3 +69,53 @@ def test_recorded_orders_by_recorded_time(clerk: Clerk) -> None:
     by_recorded = [line for line in recorded if "Payment" in line]
     assert ["LATE" in by_day[0], "EARLY" in by_day[1]] == [True, True]
     assert ["EARLY" in by_recorded[0], "LATE" in by_recorded[1]] == [True, True]
+
+
+def test_every_event_type_has_a_sentence_of_its_own() -> None:
+    """A new event type (the claims brought three) never reaches a clerk as field names and ids."""
+    from ledger import events as ev
+    from projections.timeline import _WORDS
+
+    types = {
+        t for t in vars(ev).values() if isinstance(t, type) and issubclass(t, ev.Event) and t is not ev.Event
+    }
+    assert types - set(_WORDS) == set()
+
+
+def test_r_prem_9_claims_and_their_corrections_read_as_sentences() -> None:
+    import uuid
+    from datetime import date, datetime
+
+    from ledger import events as ev
+    from projections.timeline import describe
+
+    stamp = {"insz": B, "recorded_at": datetime(2024, 5, 1, 10), "clerk": "an.peeters"}
+    adjusted = ev.PremiumAdjusted(
+        **stamp, on=date(2023, 1, 1), year=2024, claim_id=uuid.uuid4(), amount_cents=3100, reduced=True,
+        source="BVR art. 68", confirmed=True, reason="increased allowance granted from 2023-01-01",
+    )  # fmt: skip
+    assert describe(adjusted) == (
+        "The claim of the 2024 premium adjusted to € 31,00 (reduced rate): "
+        "increased allowance granted from 2023-01-01 (R-PREM-9)"
+    )
+    deducted = ev.PremiumDeducted(
+        **stamp, on=date(2025, 4, 1), year=2025, amount_cents=6400, reduced=False, fund="CM",
+        monthly_cents=13000,
+    )  # fmt: skip
+    assert describe(deducted) == (
+        "The 2025 premium of € 64,00 deducted from the care budget payment of € 130,00 (R-PREM-5)"
+    )
+    mandate = ev.DirectDebitRequested(**stamp, on=date(2025, 1, 10), first_year=2025)
+    assert describe(mandate) == "Direct-debit mandate received: premiums from 2025 are debited (R-PREM-8)"
+    ended = ev.DirectDebitRequested(**stamp, on=date(2025, 3, 1), first_year=2026, stop=True)
+    assert describe(ended) == (
+        "Direct-debit mandate ended: premiums from 2026 are no longer debited (R-PREM-8)"
+    )
+    invited = ev.PremiumInvited(
+        **stamp, on=date(2025, 1, 15), year=2025, amount_cents=6400, reduced=False, ogm="255890325590",
+        fund="CM", direct_debit=True,
+    )  # fmt: skip
+    assert describe(invited) == (
+        "Payment invitation for the 2025 premium: € 64,00, structured message 255890325590, "
+        "to be debited under the mandate (R-PREM-8)"
+    )
