@@ -30,7 +30,7 @@ from projections.report_schema import (
     VIEWS,
     data_dictionary_markdown,
 )
-from tests.conftest import Clerk, make_insz
+from tests.conftest import Clerk, invite, make_insz
 
 A = make_insz(date(1990, 2, 2), 61)
 B = make_insz(date(1985, 4, 4), 63)
@@ -46,6 +46,7 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 def _history(clerk: Clerk) -> None:
     clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01", "--resident-since", "1990-02-02")
     clerk("affiliate", A, "--fund", "CM", "--on", "2020-01-02")
+    invite(clerk, 2020, 2021, 2022)  # R-PREM-9: only claimed premiums are owed
     clerk("pay", A, "--amount", "53", "--on", "2020-02-01")
     clerk("run", "letters", "--year", "2022", "--on", "2022-08-20")
     clerk("run", "fines", "--year", "2022", "--on", "2022-10-20")
