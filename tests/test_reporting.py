@@ -287,6 +287,31 @@ def test_letters_not_fully_paid_lists_only_letters_with_a_premium_still_unpaid(
     assert conn.execute("SELECT fines_cents FROM members").fetchone() == (25000,)
 
 
+def test_r_prem_5_a_budget_deduction_is_a_claim_and_a_payment(clerk: Clerk, tmp_path: Path) -> None:
+    """R-PREM-5, R-PREM-9: the April budget payment of 1 April 2024 claims and pays 2024's
+    €62 and pays 2023's unpaid €58: one claim row and one payment of €120 from the budget."""
+    target = _path(tmp_path, "r.sqlite")
+    clerk.register(A, "1990-02-02", "flanders", "CM", "2019-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", A, "--fund", "CM", "--on", "2020-01-02")
+    invite(clerk, 2022, 2023)
+    clerk("pay", A, "--amount", "54", "--on", "2022-02-01")
+    clerk("budget", A, "--kind", "severe-dependency", "--from", "2024-02-01", "--monthly", "135")
+    invite(clerk, 2024, on="2024-04-02")
+    clerk("report", "--to", target, "--as-of", "2024-06-01")
+    conn = sqlite3.connect(target)
+    claims = conn.execute(
+        "SELECT year, amount_cents, status, claimed_on, paid_on FROM claims ORDER BY year"
+    ).fetchall()
+    assert claims == [
+        (2022, 5400, "paid", "2022-01-15", "2022-02-01"),
+        (2023, 5800, "paid", "2023-01-15", "2024-04-01"),
+        (2024, 6200, "paid", "2024-04-01", "2024-04-01"),
+    ]
+    payments = conn.execute("SELECT paid_on, amount_cents, method FROM payments ORDER BY paid_on").fetchall()
+    assert payments == [("2022-02-01", 5400, "transfer"), ("2024-04-01", 12000, "budget-deduction")]
+    conn.close()
+
+
 # -- the schema: complete, documented, versioned, guarded --------------------------------------
 def test_every_table_and_column_is_described_and_internal_tables_are_hidden() -> None:
     meta = metadata("reporting")["databases"]["reporting"]["tables"]
