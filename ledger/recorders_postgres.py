@@ -14,8 +14,9 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from ledger import recorders
 from ledger.errors import BadInput, StoreUnavailable
-from ledger.recorders import _FIRST_TRY, BUSY_WAIT, PAGE, SCHEMA, ImportJob, Order, Row, _page, _waiting
+from ledger.recorders import _FIRST_TRY, PAGE, SCHEMA, ImportJob, Order, Row, _page, _waiting
 
 
 class PostgresEventRecorder(PostgresApplicationRecorder):
@@ -100,13 +101,13 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         except psycopg.errors.LockNotAvailable:
             curs.execute("ROLLBACK TO SAVEPOINT zorgkas_lock")
             _waiting("another import or run is writing")
-            curs.execute(f"SET LOCAL lock_timeout = '{BUSY_WAIT}s'")
+            curs.execute(f"SET LOCAL lock_timeout = '{recorders.BUSY_WAIT}s'")  # read now: tests shorten it
             try:
                 curs.execute(lock)
             except psycopg.errors.LockNotAvailable:
                 raise StoreUnavailable(
                     f"the store {self.label} is busy: another import or run held it for more "
-                    f"than {BUSY_WAIT} s; nothing written, try again"
+                    f"than {recorders.BUSY_WAIT} s; nothing written, try again"
                 ) from None
         curs.execute(f"SET LOCAL lock_timeout = '{self.datastore.lock_timeout}s'")
 
