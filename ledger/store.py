@@ -38,7 +38,7 @@ from ledger import events as ev
 from ledger.errors import BadInput, ConcurrentChange, LedgerError, StoreUnavailable
 from ledger.identity import member_id, use_stream_key
 from ledger.member import Member
-from ledger.recorders import BUSY_WAIT, SCHEMA, Order, PostgresEventRecorder, Row, SQLiteEventRecorder
+from ledger.recorders import BUSY_WAIT, SCHEMA, Order, Row, SQLiteEventRecorder
 
 DEFAULT_STORE = "./zorgkas.sqlite"
 _decoders = {cls.__name__: msgspec.json.Decoder(cls) for cls in ev.EVENT_TYPES}
@@ -222,6 +222,8 @@ def _open_sqlite(path: str, create: bool, keyed_ids: bool) -> Opened:
 def _open_postgres(url: str, keyed_ids: bool) -> Opened:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
+
+    from ledger.recorders_postgres import PostgresEventRecorder  # psycopg only for PostgreSQL
 
     try:
         params: dict[str, Any] = conninfo_to_dict(url)

@@ -44,24 +44,14 @@ def _json(values: Any) -> str:
     return json.dumps(list(values))
 
 
-def _unclaimed(history: History) -> list[int]:
-    find = getattr(prem, "unclaimed_years", None)  # the claims interface (R-PREM-9)
-    return list(find(history)) if find else []
-
-
-def _claim_fields(due: Any) -> tuple[date | None, str | None, bool, int]:
-    """(claimed on, source, confirmed, adjustments) of a claimed year.
-
-    Before claims are recorded events the schedule still answers (``due.schedule``).
-    """
-    claim = getattr(due, "claim", None)
-    schedule = getattr(due, "schedule", None)
-    source = getattr(due, "source", None) or getattr(schedule, "source", None)
-    confirmed = getattr(due, "confirmed", None)
-    if confirmed is None:
-        confirmed = getattr(schedule, "confirmed", True)
-    adjustments = len(getattr(due, "adjustments", ()) or ())
-    return (claim.on if claim is not None else None), source, bool(confirmed), adjustments
+def _deducted_cents(acc: prem.Account, deduction: ev.PremiumDeducted) -> int:
+    """What a budget deduction took from the April budget payment (R-PREM-5): its year's
+    premium and the earlier unpaid ones it paid, as the account allocated them."""
+    return sum(
+        a.cents
+        for a in acc.allocations
+        if a.payment is None and a.rule == "R-PREM-5" and a.on == deduction.on and a.cents > 0
+    )
 
 
 def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
@@ -89,17 +79,17 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         _day(data["affiliated_since"]), data["joined_on_time"], bool(data["eligible"]),
         _day(data["eligible_from"]), history.died_on(), arrears["premiums_cents"],
         arrears["fines_cents"], arrears["total_cents"], data["credit_cents"],
-        _json(arrears["unpaid_years"]), _json(_unclaimed(history)),
+        _json(arrears["unpaid_years"]), _json(prem.unclaimed_years(history)),
         pending.to_fund if pending else None, pending.effective if pending else None,
     ))  # fmt: skip
     for p in aff.periods(history):
         rows["affiliation_periods"].append((mk, p.fund, p.kind, p.start, p.end, p.opened_by.rule))
     for year, ya in sorted(acc.years.items()):
-        claimed_on, source, confirmed, adjustments = _claim_fields(ya.due)
+        due = ya.due
         rows["claims"].append((
-            mk, year, fund_on(max(jan1(year), ya.due.owed_from)), ya.due.amount_cents, ya.paid_cents,
-            ya.outstanding_cents, ya.status, bool(ya.due.reduced), claimed_on, ya.due.owed_from,
-            parameters.premium_due(year), ya.paid_on, source, confirmed, adjustments,
+            mk, year, fund_on(max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
+            ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on, due.owed_from,
+            parameters.premium_due(year), ya.paid_on, due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     for pay in history.of(ev.PremiumPaid):
@@ -107,6 +97,10 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         rows["payments"].append((
             mk, pay.on, pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None, pay.fine_year,
             rev is not None, rev.on if rev else None, (rev.reason or None) if rev else None,
+        ))  # fmt: skip
+    for ded in history.of(ev.PremiumDeducted):  # a claim and its payment in one event (R-PREM-5)
+        rows["payments"].append((
+            mk, ded.on, _deducted_cents(acc, ded), "budget-deduction", None, None, None, False, None, None,
         ))  # fmt: skip
     for letter in history.of(ev.RegisteredLetterSent):
         unpaid = [y for y in letter.premium_years if y in acc.years and acc.years[y].outstanding_cents > 0]

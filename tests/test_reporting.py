@@ -30,7 +30,7 @@ from projections.report_schema import (
     VIEWS,
     data_dictionary_markdown,
 )
-from tests.conftest import Clerk, make_insz
+from tests.conftest import Clerk, invite, make_insz
 
 A = make_insz(date(1990, 2, 2), 61)
 B = make_insz(date(1985, 4, 4), 63)
@@ -46,6 +46,7 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 def _history(clerk: Clerk) -> None:
     clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01", "--resident-since", "1990-02-02")
     clerk("affiliate", A, "--fund", "CM", "--on", "2020-01-02")
+    invite(clerk, 2020, 2021, 2022)  # R-PREM-9: only claimed premiums are owed
     clerk("pay", A, "--amount", "53", "--on", "2020-02-01")
     clerk("run", "letters", "--year", "2022", "--on", "2022-08-20")
     clerk("run", "fines", "--year", "2022", "--on", "2022-10-20")
@@ -284,6 +285,31 @@ def test_letters_not_fully_paid_lists_only_letters_with_a_premium_still_unpaid(
     conn = sqlite3.connect(target)
     assert conn.execute(query).fetchall() == []
     assert conn.execute("SELECT fines_cents FROM members").fetchone() == (25000,)
+
+
+def test_r_prem_5_a_budget_deduction_is_a_claim_and_a_payment(clerk: Clerk, tmp_path: Path) -> None:
+    """R-PREM-5, R-PREM-9: the April budget payment of 1 April 2024 claims and pays 2024's
+    €62 and pays 2023's unpaid €58: one claim row and one payment of €120 from the budget."""
+    target = _path(tmp_path, "r.sqlite")
+    clerk.register(A, "1990-02-02", "flanders", "CM", "2019-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", A, "--fund", "CM", "--on", "2020-01-02")
+    invite(clerk, 2022, 2023)
+    clerk("pay", A, "--amount", "54", "--on", "2022-02-01")
+    clerk("budget", A, "--kind", "severe-dependency", "--from", "2024-02-01", "--monthly", "135")
+    invite(clerk, 2024, on="2024-04-02")
+    clerk("report", "--to", target, "--as-of", "2024-06-01")
+    conn = sqlite3.connect(target)
+    claims = conn.execute(
+        "SELECT year, amount_cents, status, claimed_on, paid_on FROM claims ORDER BY year"
+    ).fetchall()
+    assert claims == [
+        (2022, 5400, "paid", "2022-01-15", "2022-02-01"),
+        (2023, 5800, "paid", "2023-01-15", "2024-04-01"),
+        (2024, 6200, "paid", "2024-04-01", "2024-04-01"),
+    ]
+    payments = conn.execute("SELECT paid_on, amount_cents, method FROM payments ORDER BY paid_on").fetchall()
+    assert payments == [("2022-02-01", 5400, "transfer"), ("2024-04-01", 12000, "budget-deduction")]
+    conn.close()
 
 
 # -- the schema: complete, documented, versioned, guarded --------------------------------------

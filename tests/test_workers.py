@@ -282,8 +282,8 @@ def test_a_rebuild_on_two_workers_writes_the_rows_of_one(sqlite_url: str, tmp_pa
         with sqlite3.connect(target) as conn:
             tables[n] = {
                 table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall())
-                for table in ("members", "premiums", "letters", "fines")
+                for table in ("members", "claims", "payments", "letters", "fines")
             }
         conn.close()
     assert tables["1"] == tables["2"]
-    assert tables["1"]["premiums"]
+    assert tables["1"]["claims"]
