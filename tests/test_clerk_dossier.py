@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium, needs_chromium
 from tests.conftest import Clerk
 from tests.test_clerk_explain import B, _story
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 @pytest.fixture
@@ -71,19 +63,11 @@ def test_an_existing_dossier_is_replaced_only_with_force(sqlite_clerk: Clerk, do
     assert [p.name for p in dossier.parent.iterdir() if p.name.endswith(".part")] == []
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_the_dossier_renders_in_headless_chromium(dossier: Path, tmp_path: Path) -> None:
     shot = tmp_path / "dossier.png"
-    with tempfile.TemporaryDirectory() as profile:
-        flags = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]  # type: ignore[list-item]
-        url = dossier.as_uri()
-        subprocess.run(
-            [*flags, f"--screenshot={shot}", "--window-size=1200,2000", url],
-            capture_output=True, timeout=120, check=True,
-        )  # fmt: skip
-        dom = subprocess.run(
-            [*flags, "--dump-dom", url], capture_output=True, timeout=120, check=True, text=True
-        ).stdout
+    chromium(dossier.as_uri(), f"--screenshot={shot}", "--window-size=1200,2000", timeout=120)
+    dom = chromium(dossier.as_uri(), "--dump-dom", timeout=120).stdout
     png = shot.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
     assert f"Member {B} on 31 December 2024" in dom

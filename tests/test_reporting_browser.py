@@ -11,11 +11,9 @@ import json
 import os
 import random
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from datetime import date
@@ -24,15 +22,11 @@ from pathlib import Path
 import pytest
 
 from projections.datasette import DASHBOARD, charts
+from tests.browser import chromium, needs_chromium
 from tests.conftest import Clerk, make_insz
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium): no real-browser check"
-)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+pytestmark = needs_chromium
 
 
 def generated_store(clerk: Clerk, folder: Path, members: int, seed: int = 7) -> None:
@@ -58,13 +52,7 @@ def _free_port() -> int:
 
 
 def _chromium(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="zorgkas-chromium-") as profile:
-        return subprocess.run(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2000",
-             "--virtual-time-budget=20000", *extra, url],
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
+    return chromium(url, "--window-size=1400,2000", "--virtual-time-budget=20000", *extra)
 
 
 def test_every_dashboard_chart_renders_marks_in_chromium(
