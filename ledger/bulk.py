@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,8 +23,10 @@ import msgspec
 
 from ledger import events as ev
 from ledger.errors import BadInput
-from ledger.eventfile import checked, parse_line
-from ledger.identity import member_id, normalize_insz
+from ledger.eventfile import bounded_lines, read_line, repeated_key
+from ledger.identity import member_id
+from ledger.streamcheck import Stored, StreamCheck, stored_decoder
+from ledger.validation import MAX_LINE, EventChecker
 
 CHUNK = 20_000
 _typed = msgspec.json.Decoder(ev.AnyEvent)
@@ -58,52 +61,74 @@ class _Stream:
     oid: UUID
     version: int
     chain: str
-    registered: bool
+    check: StreamCheck  # the rule book's guards over the member's events
 
     def __post_init__(self) -> None:
         self.key = self.oid.hex  # the stored originator_id (SQLite)
         self.tail = f'"originator_id":"{self.oid}","originator_version":'.encode()
 
 
-Prepared = tuple[str, bool, str, bytes, bytes, int]  # insz, is registration, topic, body, id, line
+# insz, is registration, topic, body, id, line, event
+Prepared = tuple[str, bool, str, bytes, bytes, int, ev.Event]
 _NIL_TAIL = b'"originator_id":"' + str(ev.NIL).encode() + b'","originator_version":0,"chain":""}'
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
+_untyped = msgspec.json.Decoder()
+# Lines without an "id" get one derived from their content and their position in the
+# member's stream in the file: the same file imported twice is refused as a duplicate.
+_LINE_IDS = uuid.UUID("0e7c4a5e-31d2-5b8f-a2f4-6c1d9e0b7a35")
+
+
+def derived_id(e: ev.Event, position: int) -> uuid.UUID:
+    """A UUIDv5-style id of an event without one: its canonical encoding and its position."""
+    body = _encoder.encode(msgspec.structs.replace(e, id=ev.NIL))
+    digest = hashlib.sha1(_LINE_IDS.bytes + b"%d:" % position + body, usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
 
 
 class LineChecker:
     """Stage one, per line and independent of the store: decode into a typed event,
-    check every value, encode it with the store fields unset."""
+    check every value (``ledger.validation``, as the command line does), give an event
+    without an id its derived one, encode it with the store fields unset."""
 
     def __init__(self, today: date, now: datetime) -> None:
         self.today, self.now = today, now
-        self.valid_insz: set[str] = set()
+        self.values = EventChecker(today, now)
+        self.positions: dict[str, int] = {}  # lines per member so far (for derived ids)
 
-    def decode(self, text: str | bytes, line_no: int) -> ev.Event:
+    def decode(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bool]:
+        """The checked event of one line and whether the line carried its id."""
+        if len(text) > MAX_LINE:
+            raise BadInput("line", f"{len(text)} bytes", f"longer than {MAX_LINE} bytes", line_no)
         try:
             event = _typed.decode(text)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            # Slow path only for the bad line: a precise message naming the field.
-            raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-            return parse_line(raw, line_no, self.today, self.now)
-        if event.originator_id != ev.NIL or event.originator_version or event.chain:
-            raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
-        if event.insz not in self.valid_insz:
-            try:
-                valid = normalize_insz(event.insz, "insz") == event.insz
-            except BadInput as exc:
-                raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
-            if not valid:
-                raise BadInput("insz", event.insz, "write the INSZ as 11 digits", line_no)
-            self.valid_insz.add(event.insz)
-        return checked(event, line_no, self.today, self.now)
+            keys = _untyped.decode(text)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+            # Slow path only for a line msgspec refuses: a precise message naming the field
+            # (or a formatted INSZ, a lower-case region: accepted as the command line does).
+            event, has_id = read_line(text, line_no)
+        else:
+            # A repeated key is invisible to a decoder (the last one wins): every key ends
+            # in '":', so fewer keys than that marker means a repeat (or the marker inside
+            # a string): only then the exact, slow check.
+            if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
+                repeated = repeated_key(text)
+                if repeated is not None:
+                    raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
+            if event.originator_id != ev.NIL or event.originator_version or event.chain:
+                raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
+            has_id = "id" in keys
+        return self.values.check(event, line_no), has_id
 
     def prepare(self, lines: Iterable[str | bytes], first_line: int) -> list[Prepared]:
         out: list[Prepared] = []
         for n, text in enumerate(lines, start=first_line):
             if text.strip():
-                e = self.decode(text, n)
+                e, has_id = self.decode(text, n)
+                position = self.positions[e.insz] = self.positions.get(e.insz, 0) + 1
+                if not has_id:
+                    e = msgspec.structs.replace(e, id=derived_id(e, position))
                 body = _encoder.encode(e)
-                out.append((e.insz, isinstance(e, ev.Registered), TOPICS[type(e)], body, e.id.bytes, n))
+                out.append((e.insz, isinstance(e, ev.Registered), TOPICS[type(e)], body, e.id.bytes, n, e))
         return out
 
 
@@ -121,20 +146,19 @@ class Importer:
         self.events = 0
 
     def row(self, prepared: Prepared) -> Row:
-        insz, is_registration, topic, body, event_id, line_no = prepared
+        insz, _is_registration, topic, body, event_id, line_no, event = prepared
         stream = self.streams.get(insz)
         if stream is None:
             oid = member_id(insz)
             found = self.existing(oid)
-            version, chain, ids = found if found else (0, "", set())
+            version, chain, ids = found if found else (0, "", {})
             self.stored_ids.extend(ids)
-            stream = self.streams[insz] = _Stream(oid, version, chain, bool(found))
-        if not stream.registered:
-            if not is_registration:
-                raise BadInput(
-                    "type", topic.split("@")[0], f"{insz} has no Registered event before it", line_no
-                )
-            stream.registered = True
+            stored = ids.values() if isinstance(ids, dict) else ()
+            stream = self.streams[insz] = _Stream(oid, version, chain, StreamCheck(insz, stored))
+        if stream.check.has(event_id):  # before the guards: a file read twice is a duplicate
+            raise BadInput("id", str(event.id), "this event is already in the store or the file", line_no)
+        stream.check.check(event, line_no)
+        stream.check.record(event)
         stream.version += 1
         # The stored payload is the event with its store fields set; its chain link is the
         # SHA-256 of the previous link and that payload with ``chain`` empty (the last
@@ -153,7 +177,7 @@ class Importer:
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[Row]:
         checker = LineChecker(self.today, self.now)
-        for first, batch in _line_batches(lines, LINE_BATCH):
+        for first, batch in _line_batches(bounded_lines(lines), LINE_BATCH):
             for prepared in checker.prepare(batch, first):
                 yield self.row(prepared)
 
@@ -186,20 +210,12 @@ def _chunks(rows: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield chunk
 
 
-class _Stored(msgspec.Struct):
-    id: UUID
-    chain: str = ""
-
-
-_stored = msgspec.json.Decoder(_Stored)
-
-
-def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, set[bytes]] | None:
-    """(last version, last chain link, event ids) of a member already stored."""
+def _existing(rows: list[tuple[int, bytes]]) -> tuple[int, str, dict[bytes, Stored]] | None:
+    """(last version, last chain link, its events by id) of a member already stored."""
     if not rows:
         return None
-    decoded = [_stored.decode(bytes(state)) for _v, state in rows]
-    ids = {d.id.bytes for d in decoded}
+    decoded = [stored_decoder.decode(bytes(state)) for _v, state in rows]
+    ids = {d.id.bytes: d for d in decoded}
     return rows[-1][0], decoded[-1].chain, ids
 
 
@@ -213,7 +229,7 @@ def import_sqlite(
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("BEGIN IMMEDIATE")
 
-        def existing(oid: UUID) -> tuple[int, str, set[bytes]] | None:
+        def existing(oid: UUID) -> tuple[int, str, dict[bytes, Stored]] | None:
             sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
             return _existing(conn.execute(sql, (oid.hex,)).fetchall())
 
@@ -269,7 +285,7 @@ def import_postgres(recorder: Any, lines: Iterable[str | bytes], today: date, no
         # The same lock eventsourcing takes: notification ids are issued in commit order.
         cur.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE")
 
-        def existing(oid: UUID) -> tuple[int, str, set[bytes]] | None:
+        def existing(oid: UUID) -> tuple[int, str, dict[bytes, Stored]] | None:
             sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
             cur.execute(sql, (oid,))
             return _existing([(r["originator_version"], r["state"]) for r in cur.fetchall()])
