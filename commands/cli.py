@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from commands import data, demo, facts, questions, runs
-from commands.options import where_and_who
+from commands.options import refuse_repeated, where_and_who
 from ledger.errors import BadInput, ConcurrentChange, RuleRefused
 
 EXIT_REFUSED = 1
@@ -22,6 +22,10 @@ EXIT_INTERNAL = 3
 
 
 class LedgerGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_repeated(self, args, ctx)  # --entitled --not-entitled: exit 2, not the last one
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

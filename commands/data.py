@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.options import DATE, Session, store_options
+from commands.options import DATE, PORT, Session, store_options
 from ledger.errors import BadInput
 from ledger.eventfile import to_line
 
@@ -98,7 +98,7 @@ def report(session: Session, target: str, rebuild: bool, as_of: object, with_ins
 
 @click.command("serve-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--port", default=8001, show_default=True)
+@click.option("--port", type=PORT, default=8001, show_default=True)
 @click.option(
     "--metadata-out",
     type=click.Path(dir_okay=False),
