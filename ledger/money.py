@@ -15,7 +15,7 @@ def parse_euro(text: str, field: str = "--amount") -> int:
     ASCII digits only (``٦٤`` is not an amount); negative amounts, more than two
     decimals and anything else are bad input.
     """
-    raw = text.strip()
+    raw = text  # as typed: no spaces or newlines around it (a script's stray "\n" is refused)
     if raw.startswith("-"):
         raise BadInput(field, text, "a negative amount is not allowed")
     m = _AMOUNT.fullmatch(raw)
