@@ -13,9 +13,9 @@ What a value may be (decisions where the rule book is silent, see docs/reliabili
 - an INSZ is 11 ASCII digits, optionally split by dots and dashes as clerks type it
   (``98.01.01-103.89``), with valid check digits; never spaces, newlines or other
   scripts' digits; in a file it is a JSON string, never a number;
-- text (clerk, bank reference, reasons, evidence) is printable Unicode (no NUL, control
-  characters, lone surrogates or undecodable bytes) of bounded length; a clerk is never
-  blank;
+- text (clerk, bank reference, reasons, evidence) is printable Unicode or spaces (no NUL,
+  control or format characters, lone surrogates, undecodable bytes, private-use or
+  unassigned code points) of bounded length; a clerk and a bank reference are never blank;
 - codes come from the fund table (care funds, health funds), the rule book (rule ids);
 - money moves only in positive cents (a payment, a fine, a monthly budget).
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import typing
+import unicodedata
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,7 +44,7 @@ MAX_REF = 100  # a bank reference
 MAX_TEXT = 1_000  # a reason or the evidence of an exemption
 MAX_LINE = 16_384  # bytes of one event-file line: the longest real line is under 8 KiB
 MAX_YEARS = 50  # entries of a list of years (premium_years, unpaid_years)
-MAX_CENTS = 10**11  # a billion euro: anything larger is a typing error
+MAX_CENTS = 10**11 - 1  # under a billion euro, as an --amount of nine digits: more is a typo
 RULE_IDS = frozenset(
     [f"R-OBL-{n}" for n in range(1, 8)]
     + [f"R-AFF-{n}" for n in range(1, 5)]
@@ -134,8 +135,11 @@ def text(value: object, field: str, max_len: int = MAX_TEXT, *, required: bool =
     if len(value) > max_len:
         raise BadInput(field, f"{value[:20]}…", f"longer than {max_len} characters")
     if not value.isprintable():
-        bad = next(ch for ch in value if not ch.isprintable())
-        raise BadInput(field, value, f"contains the unprintable character U+{ord(bad):04X}")
+        # Spaces of every script (a no-break space in a name) are text; controls, lone
+        # surrogates, format characters (bidi overrides), private-use and unassigned not.
+        bad = next((ch for ch in value if not ch.isprintable() and unicodedata.category(ch) != "Zs"), None)
+        if bad is not None:
+            raise BadInput(field, value, f"contains the unprintable character U+{ord(bad):04X}")
     if required and not value.strip():
         raise BadInput(field, value, "empty")
     return value
@@ -288,7 +292,7 @@ class EventChecker:
                 fix = {**(fix or {}), name: fund(code, name)}
         for name, limit in f.texts:
             value = getattr(e, name)
-            if value is not None and not (len(value) <= limit and value.isprintable()):
+            if value is not None and not (len(value) <= limit and value.isprintable()):  # fast path
                 text(value, name, limit)
             if name == "bank_ref" and value is not None and not value.strip():
                 raise BadInput(name, value, "empty")
