@@ -23,9 +23,10 @@ EXIT_INTERNAL = 3
 
 class LedgerGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        for arg in args:  # an argv cannot carry NUL; a caller in the same process can
+        for n, arg in enumerate(args):  # an argv cannot carry NUL; a caller in the same process can
             if "\x00" in arg:
-                raise click.UsageError(f"{arg!r}: an argument cannot contain NUL", ctx)
+                option = args[n - 1] if n and args[n - 1].startswith("-") else "argument"
+                raise click.UsageError(f"{option} {arg!r}: contains NUL", ctx)
         refuse_repeated(self, args, ctx)  # --entitled --not-entitled: exit 2, not the last one
         return super().parse_args(ctx, args)
 

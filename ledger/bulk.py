@@ -155,10 +155,8 @@ class Importer:
             self.stored_ids.extend(ids)
             stored = ids.values() if isinstance(ids, dict) else ()
             stream = self.streams[insz] = _Stream(oid, version, chain, StreamCheck(insz, stored))
-        if stream.check.has(event_id):  # before the guards: a file read twice is a duplicate
-            raise BadInput("id", str(event.id), "this event is already in the store or the file", line_no)
-        stream.check.check(event, line_no)
-        stream.check.record(event)
+        stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
+        stream.check.record(event, event_id)
         stream.version += 1
         # The stored payload is the event with its store fields set; its chain link is the
         # SHA-256 of the previous link and that payload with ``chain`` empty (the last

@@ -38,6 +38,11 @@ _CODE = {cls.__name__: i for i, cls in enumerate(ev.EVENT_TYPES, start=1)}
 _UNKNOWN = 0
 _NEVER_RETRACTED = {_CODE["Registered"], _CODE["EventRetracted"]}
 _PAYMENT = _CODE["PremiumPaid"]
+_NAMES = {cls: cls.__name__ for cls in ev.EVENT_TYPES}
+_REMEMBERED = frozenset(
+    ["Registered", "RegisteredLetterSent", "FineImposed", "FineAppealDecided", "PaymentReversed", "Died"]
+    + ["EventRetracted"]
+)
 
 
 class Stored(msgspec.Struct):
@@ -91,11 +96,15 @@ class StreamCheck:
         """Whether the member's stream already holds this event id (stored or in the file)."""
         return self._kind_of(event_id) is not None
 
-    def record(self, e: ev.Event | Stored) -> None:
-        kind = e.type
-        event_id = e.id.bytes
+    def record(self, e: ev.Event | Stored, event_id: bytes | None = None) -> None:
+        """Remember ``e`` (stored, or accepted by ``check``) for the guards of later events."""
+        kind = e.type if type(e) is Stored else _NAMES[type(e)]  # type: ignore[union-attr]
+        if event_id is None:
+            event_id = e.id.bytes
         self.ids += event_id
         self.kinds.append(_CODE.get(kind, _UNKNOWN))
+        if kind not in _REMEMBERED:
+            return
         if kind == "Registered":
             self.health_fund = e.health_fund or "NONE"  # type: ignore[union-attr]
         elif kind == "RegisteredLetterSent":
@@ -125,7 +134,12 @@ class StreamCheck:
             return
         refuse = _GUARDS.get(type(e))
         if refuse is not None:
-            refuse(self, e, line)
+            try:
+                refuse(self, e, line)
+            except RuleRefused:
+                if self.has(e.id.bytes):  # a file read twice: say so, not the rule it now breaks
+                    raise _duplicate(e, line) from None
+                raise
 
     def _registered(self, e: ev.Registered, line: int) -> None:
         raise _refused("R-OBL-1", line, f"{self.insz} is already registered: one registration per person")
@@ -186,6 +200,10 @@ class StreamCheck:
     def _death(self, e: ev.Died, line: int) -> None:
         if self._fact("died", None) is not None:
             raise _refused("R-PREM-4", line, f"the death of {self.insz} was already recorded")
+
+
+def _duplicate(e: ev.Event, line: int) -> BadInput:
+    return BadInput("id", str(e.id), "this event is already in the store or the file", line)
 
 
 def _refused(rule: str, line: int, message: str) -> RuleRefused:

@@ -128,6 +128,16 @@ def ogm(value: object, field: str = "--ogm") -> str:
         raise BadInput(field, value, f"not a valid structured message OGM/VCS ({exc})") from None
 
 
+def _plain_ogm(value: str) -> bool:
+    """12 ASCII digits with valid mod-97 check digits (the fast path of ``ogm``)."""
+    return (
+        len(value) == 12
+        and value.isascii()
+        and value.isdigit()
+        and ((int(value[:10]) % 97) or 97) == int(value[10:])
+    )
+
+
 def text(value: object, field: str, max_len: int = MAX_TEXT, *, required: bool = False) -> str:
     """Printable text (no NUL, control characters or lone surrogates), at most ``max_len``."""
     if not isinstance(value, str):
@@ -263,40 +273,40 @@ class EventChecker:
             raise BadInput("recorded_at", recorded.isoformat(), f"lies after now ({self.now})")
         if recorded.year < 1900:
             in_range(recorded.date(), "recorded_at")
-        f = _FIELDS[type(e)]
-        if f.plain:
+        dates, money, positive, years, year_lists, funds, texts, own, plain = _FIELDS[type(e)]
+        if plain:
             return msgspec.structs.replace(e, **fix) if fix else e
-        for name in f.dates:
+        for name in dates:
             day = getattr(e, name)
             if day is not None and not EARLIEST <= day <= LATEST:
                 in_range(day, name)
-        for name in f.money:
+        for name in money:
             cents = getattr(e, name)
-            low = 1 if f.positive else 0
+            low = 1 if positive else 0
             if not low <= cents <= MAX_CENTS:
                 raise BadInput(name, cents, f"must be between {low} and {MAX_CENTS} cents")
         last_year = self.today.year + 1
-        for name in f.years:
+        for name in years:
             year = getattr(e, name)
             if year is not None and not 1900 <= year <= last_year:
                 raise BadInput(name, year, f"not a plausible year (1900-{last_year})")
-        for name in f.year_lists:
-            years = getattr(e, name)
-            if len(years) > MAX_YEARS or len(set(years)) != len(years):
-                raise BadInput(name, years[:10], f"at most {MAX_YEARS} different years")
-            if any(not 1900 <= y <= last_year for y in years):
-                raise BadInput(name, years[:10], f"not plausible years (1900-{last_year})")
-        for name in f.funds:
+        for name in year_lists:
+            listed = getattr(e, name)
+            if len(listed) > MAX_YEARS or len(set(listed)) != len(listed):
+                raise BadInput(name, listed[:10], f"at most {MAX_YEARS} different years")
+            if any(not 1900 <= y <= last_year for y in listed):
+                raise BadInput(name, listed[:10], f"not plausible years (1900-{last_year})")
+        for name in funds:
             code = getattr(e, name)
             if code not in FUNDS:
                 fix = {**(fix or {}), name: fund(code, name)}
-        for name, limit in f.texts:
+        for name, limit in texts:
             value = getattr(e, name)
             if value is not None and not (len(value) <= limit and value.isprintable()):  # fast path
                 text(value, name, limit)
             if name == "bank_ref" and value is not None and not value.strip():
                 raise BadInput(name, value, "empty")
-        if f.own:
+        if own:
             fix = self._check_own(e, fix or {})
         return msgspec.structs.replace(e, **fix) if fix else e
 
@@ -310,7 +320,7 @@ class EventChecker:
         elif isinstance(e, ev.Affiliated):
             rule_id(e.rule, "rule")
         elif isinstance(e, (ev.PremiumInvited, ev.PremiumPaid)):
-            if e.ogm:  # empty: no structured message (a takeover from an older system)
+            if e.ogm and not _plain_ogm(e.ogm):  # empty: none (a takeover from an older system)
                 normal = ogm(e.ogm, "ogm")
                 if normal != e.ogm:
                     fix["ogm"] = normal
