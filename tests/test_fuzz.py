@@ -366,6 +366,34 @@ def test_the_command_line_and_import_give_the_same_verdict(
     assert cli_verdict == import_verdict, (insz, clerk_name, on, amount, ogm, bank_ref)
 
 
+codes = st.one_of(st.sampled_from(["CM", "VZK", "SOM", "NZV", "cm", "vzk", "", "XX", "NONE", "ＣＭ"]), texts)
+
+
+@settings(FUZZ, max_examples=(EXAMPLES or 40))
+@given(health=st.sampled_from(["CM", "SOM", "NONE", "cm", "oz"]), fund=codes)
+def test_an_affiliation_gets_the_same_verdict_R_FUND_1(
+    tmp_path_factory: pytest.TempPathFactory, health: str, fund: str
+) -> None:
+    """A fund code (R-FUND-1: one's own health fund's care fund or the Vlaamse Zorgkas)
+    is accepted, refused by the rule (exit 1) or bad input (exit 2) alike."""
+    folder = tmp_path_factory.mktemp("fund")
+    by_cli = Clerk(str(folder / "cli.sqlite"))
+    by_cli("register", A, "--born", "1990-02-02", "--region", "flanders", "--health-fund", health,
+           "--on", "2020-01-01", expect=None)  # fmt: skip
+    cli_verdict = by_cli("affiliate", A, "--fund", fund, "--on", "2024-02-01", expect=None).exit_code
+    common = {"insz": A, "clerk": "c", "recorded_at": "2024-02-01T09:00:00"}
+    lines = [
+        {"type": "Registered", **common, "on": "2020-01-01", "born": "1990-02-02", "region": "flanders",
+         "health_fund": health},
+        {"type": "Affiliated", **common, "on": "2024-02-01", "fund": fund, "kind": "compulsory",
+         "since": "2024-01-01"},
+    ]  # fmt: skip
+    path = folder / "in.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    import_verdict = Clerk(str(folder / "import.sqlite"))("import", str(path), expect=None).exit_code
+    assert cli_verdict == import_verdict, (health, fund)
+
+
 # -- what export writes, import reads back -------------------------------------------------
 
 printable = st.text(

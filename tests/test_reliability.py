@@ -276,6 +276,14 @@ def _import(clerk: Clerk, tmp_path: Path, lines: list[Any], expect: int | None) 
 
 
 def _event_count(store: str) -> int:
+    if store.startswith("postgresql://"):
+        from ledger.store import Ledger
+
+        ledger = Ledger(store)
+        try:
+            return ledger.count_events()
+        finally:
+            ledger.close()
     if not os.path.exists(store):
         return 0
     conn = sqlite3.connect(store)
@@ -403,11 +411,11 @@ def test_a_100_mb_string_is_refused_by_the_line_bound(sqlite_clerk: Clerk, tmp_p
     assert "line 2" in out and "too long" in out
 
 
-def test_a_second_registration_is_refused_R_OBL_1(sqlite_clerk: Clerk, tmp_path: Path) -> None:
-    out = _import(sqlite_clerk, tmp_path, [_registered(), _registered()], expect=1)
+def test_a_second_registration_is_refused_R_OBL_1(clerk: Clerk, tmp_path: Path) -> None:
+    out = _import(clerk, tmp_path, [_registered(), _registered()], expect=1)
     assert "R-OBL-1" in out and "line 2" in out
-    _import(sqlite_clerk, tmp_path, [_registered()], expect=0)
-    out = _import(sqlite_clerk, tmp_path, [_line("Registered", born="1980-05-05", region="flanders",
+    _import(clerk, tmp_path, [_registered()], expect=0)
+    out = _import(clerk, tmp_path, [_line("Registered", born="1980-05-05", region="flanders",
                                                  health_fund="CM", on="2021-01-01")], expect=1)  # fmt: skip
     assert "R-OBL-1" in out and "already registered" in out
 
@@ -419,11 +427,11 @@ def test_a_retraction_of_the_registration_is_refused_R_OBL_1(sqlite_clerk: Clerk
     assert "R-OBL-1" in out and "line 2" in out and "Registered cannot be retracted" in out
 
 
-def test_a_retraction_of_a_stored_registration_is_refused_too(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+def test_a_retraction_of_a_stored_registration_is_refused_too(clerk: Clerk, tmp_path: Path) -> None:
     reg = {**_registered(), "id": "6f1d3c2e-7a0b-4c4e-9f3a-2b1c0d9e8f7a"}
-    _import(sqlite_clerk, tmp_path, [reg], expect=0)
+    _import(clerk, tmp_path, [reg], expect=0)
     retract = _line("EventRetracted", target_id=reg["id"], reason="typed on the wrong member")
-    out = _import(sqlite_clerk, tmp_path, [retract], expect=1)
+    out = _import(clerk, tmp_path, [retract], expect=1)
     assert "R-OBL-1" in out
 
 
@@ -441,12 +449,12 @@ def test_a_reversal_of_a_payment_that_does_not_exist_is_refused_R_PREM_7(
     assert "R-PREM-7" in out and "line 2" in out
 
 
-def test_a_reversal_of_an_existing_payment_is_accepted_once(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+def test_a_reversal_of_an_existing_payment_is_accepted_once(clerk: Clerk, tmp_path: Path) -> None:
     paid = {**_line("PremiumPaid", amount_cents=5000), "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427"}
     reversal = _line("PaymentReversed", on="2020-02-01", payment_id=paid["id"])
-    _import(sqlite_clerk, tmp_path, [_registered(), paid, reversal], expect=0)
+    _import(clerk, tmp_path, [_registered(), paid, reversal], expect=0)
     again = _line("PaymentReversed", on="2020-03-01", payment_id=paid["id"])
-    assert "R-PREM-7" in _import(sqlite_clerk, tmp_path, [again], expect=1)
+    assert "R-PREM-7" in _import(clerk, tmp_path, [again], expect=1)
 
 
 @pytest.mark.parametrize("years", [[-5, 99999], [2019, 2019], list(range(1950, 2020))])
@@ -528,14 +536,14 @@ def test_an_insz_as_a_json_number_is_refused_and_a_formatted_one_accepted(
 
 # Import is not idempotent without ids (the third bullet)
 def test_a_file_without_ids_imported_twice_is_refused_and_50_euro_stays_50(
-    sqlite_clerk: Clerk, tmp_path: Path
+    clerk: Clerk, tmp_path: Path
 ) -> None:
     lines = [_registered(), _line("PremiumPaid", on="2020-02-01", amount_cents=5000)]
-    _import(sqlite_clerk, tmp_path, lines, expect=0)
-    before = sqlite_clerk("history", B, "--json").output
-    out = _import(sqlite_clerk, tmp_path, lines, expect=2)
+    _import(clerk, tmp_path, lines, expect=0)
+    before = clerk("history", B, "--json").output
+    out = _import(clerk, tmp_path, lines, expect=2)
     assert "already in the store" in out and "line 1" in out
-    assert sqlite_clerk("history", B, "--json").output == before
+    assert clerk("history", B, "--json").output == before
     paid = [e for e in json.loads(before) if e["type"] == "PremiumPaid"]
     assert [p["amount_cents"] for p in paid] == [5000]
 
