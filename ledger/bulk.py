@@ -2,10 +2,15 @@
 
 Rebuilding every aggregate through its commands costs far too much for a quarter of a
 billion events, so an event file is decoded straight into typed events (msgspec checks
-every field), checked line by line (INSZ check digits, dates, amounts, a registration
-first), numbered after each member's last stored event, hash-chained, and written in
-chunks inside **one** transaction: the file lands whole or not at all. Memory grows with
-the number of members (their last version and chain link), not with the events.
+every field), checked line by line with the command line's own checks
+(``ledger.validation``: INSZ, codes, dates, digits, text, amounts; no repeated keys, a
+bounded line), given a derived id when it has none (so a file read twice is refused),
+checked per member against the rule book's guards (``ledger.streamcheck``: a
+registration first and once, R-FUND-1, no fine without its letter, reversals and
+retractions of real events only), numbered after each member's last stored event,
+hash-chained, and written in chunks inside **one** transaction: the file lands whole or
+not at all. Memory grows with the number of members (their last version and chain link)
+plus 17 bytes per event for the guards.
 """
 
 from __future__ import annotations
