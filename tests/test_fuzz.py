@@ -253,8 +253,8 @@ def _apply(lines: list[bytes], m: tuple[Any, ...]) -> list[bytes]:
         return lines
     try:
         raw = json.loads(lines[n])
-    except ValueError:
-        return lines  # an earlier byte mutation broke this line already
+    except (ValueError, RecursionError):
+        return lines  # an earlier mutation broke this line already
     if not isinstance(raw, dict) or not raw:
         return lines
     if kind == "set":
