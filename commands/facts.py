@@ -14,6 +14,7 @@ from commands.options import (
     BANK_REF,
     DATE,
     EURO,
+    EVENT_ID,
     EVIDENCE,
     FUND,
     HEALTH_FUND,
@@ -321,7 +322,7 @@ def reverse_payment(session: Session, insz: str, bank_ref: str, on: date, reason
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--event", "event_id", type=click.UUID, required=True, help="Id shown by `history`.")
+@click.option("--event", "event_id", type=EVENT_ID, required=True, help="Id shown by `history`.")
 @click.option("--reason", type=REASON, required=True, help="Why the fact was wrong.")
 @store_options
 def retract(session: Session, insz: str, event_id: object, reason: str) -> None:

@@ -106,6 +106,13 @@ class TextType(_Converting):
         return validation.text(value, "TEXT", self.max_len, required=self.required)
 
 
+class EventIdType(_Converting):
+    name = "EVENT_ID"
+
+    def parse(self, value: str) -> object:
+        return validation.event_id(value)
+
+
 class PortType(_Converting):
     name = "PORT"
 
@@ -127,6 +134,7 @@ BANK_REF = TextType(validation.MAX_REF, required=True)
 REASON = TextType(validation.MAX_TEXT, required=True)
 EVIDENCE = TextType(validation.MAX_TEXT)
 PORT = PortType()
+EVENT_ID = EventIdType()
 
 
 EARLIEST, LATEST = validation.EARLIEST, validation.LATEST

@@ -59,6 +59,7 @@ _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?"
 )
 _INSZ = re.compile(r"[0-9]+(?:[.-][0-9]+)*")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _OGM = re.compile(r"(?:\+\+\+)?[0-9]{3}/?[0-9]{4}/?[0-9]{5}(?:\+\+\+)?")
 
 
@@ -329,8 +330,8 @@ class EventChecker:
         return fix
 
 
-def event_id(value: object, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise BadInput(field, value, "not a UUID") from None
+def event_id(value: object, field: str = "--event") -> uuid.UUID:
+    """An event id as ``history`` shows it: 32 ASCII hex digits, dashes optional."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise BadInput(field, value, "not an event id such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427")
+    return uuid.UUID(value)

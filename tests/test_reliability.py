@@ -568,6 +568,7 @@ def test_two_identical_payments_in_one_file_are_two_payments(sqlite_clerk: Clerk
         (["pay", A, "--amount", "64", "--on", "2024-001"], "--on"),
         (["pay", A, "--amount", "64", "--on", "٢٠٢٤-٠١-٠١"], "--on"),
         (["status", A, "--known-on", "2024-01-01T10:00:00.1234567"], "--known-on"),
+        (["retract", A, "--event", "١" * 32, "--reason", "wrong"], "--event"),
         (["status", "".join(chr(ord(c) + 0xFEE0) for c in A)], "INSZ"),
         (["status", A + "\n"], "INSZ"),
         (["status", A[:6] + " " + A[6:]], "INSZ"),
