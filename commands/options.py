@@ -281,8 +281,9 @@ def refuse_repeated(command: click.Command, args: list[str], ctx: click.Context 
         if not token.startswith("-") or token == "-":
             if isinstance(command, click.Group):
                 sub = command.commands.get(token)
-                if sub is not None:
-                    refuse_repeated(sub, args[i:], ctx)
+                if sub is not None:  # its own usage line in the message
+                    sub_ctx = click.Context(sub, info_name=token, parent=ctx) if ctx else None
+                    refuse_repeated(sub, args[i:], sub_ctx)
                 return
             continue
         spelled, eq, inline = token.partition("=")
