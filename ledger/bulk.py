@@ -158,8 +158,11 @@ class Importer:
             found = self.existing(oid)
             version, chain, ids = found if found else (0, "", {})
             self.stored_ids.extend(ids)
+            # ``existing`` gives the stored events by id (``streamcheck.Stored``) for the
+            # guards; a plain set of ids still imports, with fewer guards on stored members.
             stored = ids.values() if isinstance(ids, dict) else ()
-            stream = self.streams[insz] = _Stream(oid, version, chain, StreamCheck(insz, stored))
+            check = StreamCheck(insz, stored, registered=bool(found))
+            stream = self.streams[insz] = _Stream(oid, version, chain, check)
         stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
         stream.check.record(event, event_id)
         stream.version += 1

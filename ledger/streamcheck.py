@@ -66,9 +66,11 @@ class StreamCheck:
 
     __slots__ = ("insz", "health_fund", "ids", "kinds", "facts")
 
-    def __init__(self, insz: str, stored: Iterable[Stored] = ()) -> None:
+    def __init__(self, insz: str, stored: Iterable[Stored] = (), *, registered: bool = False) -> None:
+        """``stored``: the member's events already in the store; ``registered`` without
+        them: stored, but not shown to the guards (then R-FUND-1 cannot be judged)."""
         self.insz = insz
-        self.health_fund: str | None = None  # set by the registration
+        self.health_fund: str | None = "" if registered else None  # set by the registration
         self.ids = bytearray()  # 16 bytes per event, in stream order
         self.kinds = bytearray()  # the event type's code, per event
         self.facts: dict[tuple[str, Any], bytes] | None = None  # (what, key) -> event id
@@ -145,7 +147,9 @@ class StreamCheck:
         raise _refused("R-OBL-1", line, f"{self.insz} is already registered: one registration per person")
 
     def _fund(self, fund: str, line: int) -> None:
-        own = home_fund(self.health_fund or "NONE")
+        if not self.health_fund:  # a stored registration the guards were not shown
+            return
+        own = home_fund(self.health_fund)
         if fund not in (own, OPEN_FUND):
             allowed = own if own == OPEN_FUND else f"{own} or {OPEN_FUND}"
             raise _refused(
