@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from commands.options import DATE, DATETIME, Session, read_only, store_options
+from commands.options import DATE, DATETIME, PORT, Session, read_only, store_options
 from commands.output import check_target, write_atomically
 from commands.progress import accepts_progress, plural, progress, track
 from commands.progress import shown as progress_shown
@@ -324,7 +324,7 @@ def report(
 @click.command("serve-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", type=PORT, default=8001, show_default=True, help="Port to listen on.")
 @click.option(
     "--setting",
     "settings",
