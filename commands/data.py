@@ -14,7 +14,7 @@ from commands.output import check_target, write_atomically
 from commands.progress import accepts_progress, plural, progress, track
 from commands.progress import shown as progress_shown
 from ledger.errors import BadInput
-from ledger.eventfile import to_line
+from ledger.eventfile import bounded_lines, to_line
 from ledger.store import Problem
 
 
@@ -81,7 +81,8 @@ def import_events(session: Session, file: str) -> None:
         except OSError as exc:
             raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
     with handle:
-        lines = track(handle, "import", total, unit="bytes", size=len)
+        # bounded_lines reads at most one line's limit at a time: `import /dev/zero` stops
+        lines = track(bounded_lines(handle), "import", total, unit="bytes", size=len)
         events, members = session.ledger.import_lines(lines, stamp.today, stamp.recorded_at)
     source = "standard input" if file == "-" else file
     click.echo(f"imported {plural(events, 'event')} for {plural(members, 'member')} from {source}")
