@@ -294,6 +294,7 @@ def report(
     """
     from projections.reporting import export_report
 
+    _check_report_target(target)
     nightly = as_of is None and known_on is None
     # The reporting module reads its worker count from the environment; set it for
     # this command only.
@@ -320,6 +321,18 @@ def report(
         else:
             os.environ["ZORGKAS_REPORT_WORKERS"] = before
     click.echo(summary)
+
+
+def _check_report_target(target: str) -> None:
+    """A reporting file must be a file (or a new one in an existing folder): `--to /dev/null`
+    or a folder is bad input, not a database error."""
+    if "://" in target:
+        return
+    path = Path(target)
+    if path.exists() and not path.is_file():
+        raise BadInput("--to", target, "is not a regular file: give a reporting database file")
+    if not path.parent.is_dir():
+        raise BadInput("--to", target, f"folder {path.parent} does not exist")
 
 
 @click.command("serve-report")

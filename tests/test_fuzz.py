@@ -446,7 +446,6 @@ stores = st.one_of(
 )
 
 
-@pytest.mark.xfail(strict=False, reason="engineer 3: store identity")
 @settings(FUZZ, max_examples=(EXAMPLES or 20))
 @given(store=stores)
 def test_no_store_path_or_url_crashes(tmp_path_factory: pytest.TempPathFactory, store: str) -> None:
