@@ -407,7 +407,13 @@ def direct_debit(session: Session, insz: str, requested_on: date, stop: bool) ->
 @click.argument("insz", type=INSZ)
 @click.option("--year", type=YEAR, required=True, help="The premium year whose claim is corrected.")
 @click.option("--on", type=DATE, required=True, help="Effective date of the correction.")
-@click.option("--reason", default="schedule value corrected", show_default=True)
+@click.option(
+    "--reason",
+    type=REASON,
+    default="schedule value corrected",
+    show_default=True,
+    help="Why the claim changes.",
+)
 @store_options
 def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) -> None:
     """Correct a recorded premium claim to the current schedule and allowance (R-PREM-9).

@@ -13,7 +13,9 @@ stored events and the file's earlier lines. A refusal names the line and the rul
   no fine without the registered letter of that year;
 - R-FINE-2: an appeal only against a fine, decided once;
 - R-PREM-7: a reversal only of an earlier payment of the same member, once;
-- R-PREM-4: one death.
+- R-PREM-4: one death;
+- R-PREM-9: an adjustment only of an earlier claim (invitation or deduction) of the same
+  member.
 
 A structural mistake (an event before the registration, an unknown retraction target) is
 bad input (exit 2); a fact the rules forbid is a rule refusal (exit 1).
@@ -38,6 +40,7 @@ _CODE = {cls.__name__: i for i, cls in enumerate(ev.EVENT_TYPES, start=1)}
 _UNKNOWN = 0
 _NEVER_RETRACTED = {_CODE["Registered"], _CODE["EventRetracted"]}
 _PAYMENT = _CODE["PremiumPaid"]
+_CLAIMS = {_CODE["PremiumInvited"], _CODE["PremiumDeducted"]}
 _NAMES = {cls: cls.__name__ for cls in ev.EVENT_TYPES}
 _REMEMBERED = frozenset(
     ["Registered", "RegisteredLetterSent", "FineImposed", "FineAppealDecided", "PaymentReversed", "Died"]
@@ -189,6 +192,10 @@ class StreamCheck:
         if self._fact("reversed", e.payment_id.bytes) is not None:
             raise _refused("R-PREM-7", line, f"the payment {e.payment_id} was already reversed")
 
+    def _adjustment(self, e: ev.PremiumAdjusted, line: int) -> None:
+        if self._kind_of(e.claim_id.bytes) not in _CLAIMS:
+            raise _refused("R-PREM-9", line, f"no claim {e.claim_id} of {self.insz} before this adjustment")
+
     def _retraction(self, e: ev.EventRetracted, line: int) -> None:
         kind = self._kind_of(e.target_id.bytes)
         if kind is None:
@@ -223,5 +230,6 @@ _GUARDS: dict[type, Any] = {
     ev.FineAppealDecided: StreamCheck._appeal,
     ev.PaymentReversed: StreamCheck._reversal,
     ev.EventRetracted: StreamCheck._retraction,
+    ev.PremiumAdjusted: StreamCheck._adjustment,
     ev.Died: StreamCheck._death,
 }

@@ -206,7 +206,8 @@ class _Fields(typing.NamedTuple):
 
 
 _POSITIVE = (ev.PremiumPaid, ev.FineImposed, ev.BudgetGranted)
-_TEXT_LIMITS = {"bank_ref": MAX_REF, "reason": MAX_TEXT, "evidence": MAX_TEXT}
+# ``source``: the public title of a schedule value's source, recorded on each claim.
+_TEXT_LIMITS = {"bank_ref": MAX_REF, "reason": MAX_TEXT, "evidence": MAX_TEXT, "source": MAX_TEXT}
 
 
 _OWN = (ev.Registered, ev.Affiliated, ev.PremiumInvited, ev.PremiumPaid, ev.FundSwitched)
@@ -218,7 +219,7 @@ def _fields(cls: type[ev.Event]) -> _Fields:
         dates=tuple(f for f in _hint_fields(cls, "date") if f not in ("on", "recorded_at")),
         money=tuple(f for f in ("amount_cents", "monthly_cents") if f in own),
         positive=cls in _POSITIVE,
-        years=tuple(f for f in ("year", "fine_year") if f in own),
+        years=tuple(f for f in ("year", "fine_year", "first_year") if f in own),
         year_lists=tuple(f for f in ("premium_years", "unpaid_years") if f in own),
         funds=tuple(f for f in ("fund", "from_fund", "to_fund") if f in own),
         texts=tuple((f, n) for f, n in _TEXT_LIMITS.items() if f in own),

@@ -660,3 +660,49 @@ def test_an_import_of_a_file_that_is_not_json_lines_stops_at_the_first_line(
         pytest.skip("no /dev/zero on this system")
     result = sqlite_clerk("import", "/dev/zero", expect=2)
     assert "line 1" in result.output and "too long" in result.output
+
+
+# The claims' events (merged after the validator): checked like every other line
+_CLAIM_ID = "3d5f7a9b-1c2e-4f60-8a1b-2c3d4e5f6a7b"
+
+
+def _invited(**fields: Any) -> dict[str, Any]:
+    return _line("PremiumInvited", on="2020-01-15", id=_CLAIM_ID, year=2020, amount_cents=5400,
+                 reduced=False, ogm="", fund="CM", **fields)  # fmt: skip
+
+
+def _adjusted(claim_id: str) -> dict[str, Any]:
+    return _line("PremiumAdjusted", on="2020-06-01", year=2020, claim_id=claim_id, amount_cents=2700,
+                 reduced=True, source="Besluit van de Vlaamse Regering", confirmed=True,
+                 reason="schedule value corrected")  # fmt: skip
+
+
+def test_an_adjustment_of_a_claim_that_does_not_exist_is_refused_R_PREM_9(
+    sqlite_clerk: Clerk, tmp_path: Path
+) -> None:
+    out = _import(sqlite_clerk, tmp_path, [_registered(), _adjusted(_CLAIM_ID)], expect=1)
+    assert "R-PREM-9" in out and "line 2" in out
+
+
+def test_an_adjustment_of_a_stored_claim_is_accepted_R_PREM_9(clerk: Clerk, tmp_path: Path) -> None:
+    _import(clerk, tmp_path, [_registered(), _invited()], expect=0)
+    _import(clerk, tmp_path, [_adjusted(_CLAIM_ID)], expect=0)
+    assert clerk.status(B, "--as-of", "2020-07-01")["insz"] == B
+
+
+def test_an_adjustment_aimed_at_a_payment_is_refused_R_PREM_9(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+    paid = {**_line("PremiumPaid", amount_cents=5400), "id": _CLAIM_ID}
+    out = _import(sqlite_clerk, tmp_path, [_registered(), paid, _adjusted(_CLAIM_ID)], expect=1)
+    assert "R-PREM-9" in out and "line 3" in out
+
+
+@pytest.mark.parametrize("source", ["a\x00b", "\ud800", "s" * 2000])
+def test_a_claims_source_is_checked_text(sqlite_clerk: Clerk, tmp_path: Path, source: str) -> None:
+    out = _import(sqlite_clerk, tmp_path, [_registered(), _invited(source=source)], expect=2)
+    assert "line 2" in out and "source" in out
+
+
+def test_a_mandates_first_year_is_a_plausible_year(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+    mandate = _line("DirectDebitRequested", on="2020-01-10", first_year=99999)
+    out = _import(sqlite_clerk, tmp_path, [_registered(), mandate], expect=2)
+    assert "line 2" in out and "first_year" in out
