@@ -412,7 +412,7 @@ def direct_debit(session: Session, insz: str, requested_on: date, stop: bool) ->
     type=REASON,
     default="schedule value corrected",
     show_default=True,
-    help="Why the claim changes.",
+    help="Why the claim is corrected.",
 )
 @store_options
 def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) -> None:
