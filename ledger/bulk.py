@@ -133,21 +133,30 @@ class Importer:
         self.stored_ids: list[bytes] = []
         self.events = 0
 
-    def _stream(self, insz: str) -> _Stream:
+    def _stream(self, insz: str, line_no: int) -> _Stream:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
             return _Stream(oid, 0, "", StreamCheck(insz))
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
-        stored = [stored_decoder.decode(self.from_stored(bytes(state))) for _v, state in rows]
+        try:
+            stored = [stored_decoder.decode(self.from_stored(bytes(state))) for _v, state in rows]
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise BadInput(
+                "insz",
+                insz,
+                "a stored event of this member cannot be read by this version "
+                "(written by a newer version of zorgkas?): nothing imported",
+                line_no,
+            ) from None
         self.stored_ids.extend(s.id.bytes for s in stored)
         return _Stream(oid, rows[-1][0], stored[-1].chain, StreamCheck(insz, stored, registered=True))
 
     def row(self, event: ev.Event, line_no: int) -> ImportRow:
         stream = self.streams.get(event.insz)
         if stream is None:
-            stream = self.streams[event.insz] = self._stream(event.insz)
+            stream = self.streams[event.insz] = self._stream(event.insz, line_no)
         stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
         stream.check.record(event)
         stream.version += 1

@@ -602,14 +602,16 @@ def test_the_same_flag_twice_is_not_a_contradiction(sqlite_clerk: Clerk) -> None
 
 
 # Versions and files (the store module's)
-def _stored_topic(store: str, topic: str, insz: str) -> None:
+def _stored_topic(store: str, topic: str, insz: str, **fields: Any) -> None:
     """An event as a newer zorgkas would store it: an unknown topic, sealed with the key."""
     conn = sqlite3.connect(store)
     row = conn.execute("SELECT originator_id, max(originator_version), state FROM stored_events").fetchone()
     state = json.loads(row[2])
     previous = state.pop("chain")
     version = row[1] + 1
-    state.update(originator_version=version, id="2b1c0d9e-8f7a-4c4e-9f3a-6f1d3c2e7a0b", future_field=1)
+    state.update(
+        originator_version=version, id="2b1c0d9e-8f7a-4c4e-9f3a-6f1d3c2e7a0b", future_field=1, **fields
+    )
     unsealed = json.dumps({**state, "chain": ""}, separators=(",", ":")).encode()
     key = seal.load_key(create=False)
     assert key is not None
@@ -706,3 +708,13 @@ def test_a_mandates_first_year_is_a_plausible_year(sqlite_clerk: Clerk, tmp_path
     mandate = _line("DirectDebitRequested", on="2020-01-10", first_year=99999)
     out = _import(sqlite_clerk, tmp_path, [_registered(), mandate], expect=2)
     assert "line 2" in out and "first_year" in out
+
+
+def test_an_import_for_a_member_with_an_unreadable_newer_event_is_bad_input(
+    sqlite_clerk: Clerk, tmp_path: Path
+) -> None:
+    _import(sqlite_clerk, tmp_path, [_registered()], expect=0)
+    _stored_topic(sqlite_clerk.store, "PremiumPaid@99", B, year="the next one", payment_id=7)
+    paid = _line("PremiumPaid", on="2021-01-05", amount_cents=5400)
+    out = _import(sqlite_clerk, tmp_path, [paid], expect=2)
+    assert "line 1" in out and "newer version" in out
