@@ -718,3 +718,10 @@ def test_an_import_for_a_member_with_an_unreadable_newer_event_is_bad_input(
     paid = _line("PremiumPaid", on="2021-01-05", amount_cents=5400)
     out = _import(sqlite_clerk, tmp_path, [paid], expect=2)
     assert "line 1" in out and "newer version" in out
+
+
+def test_a_contradiction_with_json_is_one_json_error(sqlite_clerk: Clerk) -> None:
+    sqlite_clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01")
+    result = sqlite_clerk("status", A, "--json", "--as-of", "2024-01-01", "--as-of", "2024-02-02", expect=2)
+    error = json.loads(result.output.strip().splitlines()[-1])
+    assert error["error"] == "bad_input" and "--as-of given twice" in error["message"]
