@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
-from commands.options import where_and_who
+from commands.options import refuse_repeated, where_and_who
 from ledger.errors import BadInput, ConcurrentChange, RuleRefused, StoreUnavailable
 
 EXIT_REFUSED = 1
@@ -205,6 +205,20 @@ class LedgerGroup(click.Group):
             if found is not None:
                 dict.__setitem__(table, cmd_name, found)
         return found if found is not None else table.get(cmd_name)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            for n, arg in enumerate(args):  # an argv cannot carry NUL; a caller in the same process can
+                if "\x00" in arg:
+                    option = args[n - 1] if n and args[n - 1].startswith("-") else "argument"
+                    raise click.UsageError(f"{option} {arg!r}: contains NUL", ctx)
+            refuse_repeated(self, args, ctx)  # --entitled --not-entitled: exit 2, not the last one
+        except click.UsageError as exc:
+            if "--json" not in args:
+                raise
+            ctx.meta["zorgkas.json"] = True  # asked for JSON: the refusal is JSON too
+            fail("bad_input", exc.format_message(), EXIT_BAD_INPUT)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         raw = [*getattr(ctx, "_protected_args", []), *ctx.args]

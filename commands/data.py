@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from commands.options import DATE, DATETIME, Session, read_only, store_options
+from commands.options import DATE, DATETIME, PORT, Session, read_only, store_options
 from commands.output import check_target, write_atomically
 from commands.progress import accepts_progress, plural, progress, track
 from commands.progress import shown as progress_shown
 from ledger.errors import BadInput
-from ledger.eventfile import to_line
+from ledger.eventfile import bounded_lines, to_line
 from ledger.store import Problem
 
 
@@ -81,7 +81,8 @@ def import_events(session: Session, file: str) -> None:
         except OSError as exc:
             raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
     with handle:
-        lines = track(handle, "import", total, unit="bytes", size=len)
+        # bounded_lines reads at most one line's limit at a time: `import /dev/zero` stops
+        lines = track(bounded_lines(handle), "import", total, unit="bytes", size=len)
         events, members = session.ledger.import_lines(lines, stamp.today, stamp.recorded_at)
     source = "standard input" if file == "-" else file
     click.echo(f"imported {plural(events, 'event')} for {plural(members, 'member')} from {source}")
@@ -294,6 +295,7 @@ def report(
     """
     from projections.reporting import export_report
 
+    _check_report_target(target)
     nightly = as_of is None and known_on is None
     # The reporting module reads its worker count from the environment; set it for
     # this command only.
@@ -322,12 +324,22 @@ def report(
     click.echo(summary)
 
 
+def _check_report_target(target: str) -> None:
+    """A reporting file must be a file (or a new one in an existing folder): `--to /dev/null`
+    or a folder is bad input, not a database error."""
+    if "://" in target:
+        return
+    path = Path(target)
+    if path.exists() and not path.is_file():
+        raise BadInput("--to", target, "is not a regular file: give a reporting database file")
+    if not path.parent.is_dir():
+        raise BadInput("--to", target, f"folder {path.parent} does not exist")
+
+
 @click.command("serve-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
-)
+@click.option("--port", type=PORT, default=8001, show_default=True, help="Port to listen on.")
 @click.option(
     "--setting",
     "settings",

@@ -10,7 +10,21 @@ from datetime import date
 
 import click
 
-from commands.options import DATE, EURO, FUND, HEALTH_FUND, INSZ, OGM, YEAR, Session, store_options
+from commands.options import (
+    BANK_REF,
+    DATE,
+    EURO,
+    EVENT_ID,
+    EVIDENCE,
+    FUND,
+    HEALTH_FUND,
+    INSZ,
+    OGM,
+    REASON,
+    YEAR,
+    Session,
+    store_options,
+)
 from ledger import events as ev
 from ledger.member import Member
 from ledger.money import euro
@@ -149,7 +163,9 @@ def affiliate(session: Session, insz: str, fund: str, mode: str | None, on: date
 @click.option(
     "--ogm", type=OGM, default=None, help="Structured message of the invitation, e.g. +++123/4567/89002+++."
 )
-@click.option("--bank-ref", default=None, help="The bank's reference: a re-read one is a duplicate.")
+@click.option(
+    "--bank-ref", type=BANK_REF, default=None, help="The bank's reference: a re-read one is a duplicate."
+)
 @click.option(
     "--method",
     type=click.Choice(["transfer", "direct-debit"]),
@@ -227,7 +243,7 @@ def switch(session: Session, insz: str, to_fund: str, requested_on: date) -> Non
 )
 @click.option("--from", "start", type=DATE, required=True, help="First day of the exemption.")
 @click.option("--until", type=DATE, default=None, help="Last day (may lie in the future).")
-@click.option("--evidence", default="", help="The decision the exemption rests on.")
+@click.option("--evidence", type=EVIDENCE, default="", help="The decision the exemption rests on.")
 @store_options
 def exempt(session: Session, insz: str, reason: str, start: date, until: date | None, evidence: str) -> None:
     """Record an exemption: no premium, no fine (R-PREM-4, R-FINE-1).
@@ -310,10 +326,14 @@ def death(session: Session, insz: str, on: date) -> None:
 
 @click.command("reverse-payment")
 @click.argument("insz", type=INSZ)
-@click.option("--bank-ref", required=True, help="The payment to take back.")
+@click.option("--bank-ref", type=BANK_REF, required=True, help="The payment to take back.")
 @click.option("--on", type=DATE, required=True, help="Day the bank reversed it.")
 @click.option(
-    "--reason", default="reversed by the bank", show_default=True, help="Why the bank took it back."
+    "--reason",
+    type=REASON,
+    default="reversed by the bank",
+    show_default=True,
+    help="Why the bank took it back.",
 )
 @store_options
 def reverse_payment(session: Session, insz: str, bank_ref: str, on: date, reason: str) -> None:
@@ -334,8 +354,8 @@ def reverse_payment(session: Session, insz: str, bank_ref: str, on: date, reason
 
 @click.command()
 @click.argument("insz", type=INSZ)
-@click.option("--event", "event_id", type=click.UUID, required=True, help="Id shown by `history`.")
-@click.option("--reason", required=True, help="Why the fact was wrong.")
+@click.option("--event", "event_id", type=EVENT_ID, required=True, help="Id shown by `history`.")
+@click.option("--reason", type=REASON, required=True, help="Why the fact was wrong.")
 @store_options
 def retract(session: Session, insz: str, event_id: object, reason: str) -> None:
     """Correct a fact recorded wrongly: ignored from now on, kept in history.
@@ -388,7 +408,11 @@ def direct_debit(session: Session, insz: str, requested_on: date, stop: bool) ->
 @click.option("--year", type=YEAR, required=True, help="The premium year whose claim is corrected.")
 @click.option("--on", type=DATE, required=True, help="Effective date of the correction.")
 @click.option(
-    "--reason", default="schedule value corrected", show_default=True, help="Why the claim is corrected."
+    "--reason",
+    type=REASON,
+    default="schedule value corrected",
+    show_default=True,
+    help="Why the claim is corrected.",
 )
 @store_options
 def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) -> None:

@@ -16,9 +16,8 @@ from typing import Any
 
 import click
 
-from ledger.dates import end_of_day
+from ledger import validation
 from ledger.errors import BadInput
-from ledger.identity import fund_code, health_fund_code, normalize_insz, normalize_ogm
 from ledger.member import Stamp
 from ledger.money import parse_euro
 from ledger.store import DEFAULT_STORE, Ledger
@@ -57,21 +56,21 @@ class InszType(_Converting):
     name = "INSZ"
 
     def parse(self, value: str) -> str:
-        return normalize_insz(value)
+        return validation.insz(value)
 
 
 class FundType(_Converting):
     name = "FUND"
 
     def parse(self, value: str) -> str:
-        return fund_code(value)
+        return validation.fund(value)
 
 
 class HealthFundType(_Converting):
     name = "HEALTH_FUND"
 
     def parse(self, value: str) -> str:
-        return health_fund_code(value)
+        return validation.health_fund(value)
 
 
 class EuroType(_Converting):
@@ -84,16 +83,42 @@ class EuroType(_Converting):
 class OgmType(_Converting):
     name = "OGM"
 
-    def parse(self, value: str) -> str:
-        return normalize_ogm(value)
+    def parse(self, value: str) -> str | None:
+        return validation.ogm(value) if value else None  # empty: no structured message
 
 
 class YearType(_Converting):
     name = "YEAR"
 
     def parse(self, value: str) -> int:
-        if not value.isdigit() or not 1900 <= int(value) <= 2999:
-            raise BadInput("YEAR", value, "not a year such as 2024")
+        return validation.parse_year(value)
+
+
+class TextType(_Converting):
+    """Printable text of bounded length (a bank reference, a reason, evidence)."""
+
+    name = "TEXT"
+
+    def __init__(self, max_len: int, *, required: bool = False) -> None:
+        self.max_len, self.required = max_len, required
+
+    def parse(self, value: str) -> str:
+        return validation.text(value, "TEXT", self.max_len, required=self.required)
+
+
+class EventIdType(_Converting):
+    name = "EVENT_ID"
+
+    def parse(self, value: str) -> object:
+        return validation.event_id(value)
+
+
+class PortType(_Converting):
+    name = "PORT"
+
+    def parse(self, value: str) -> int:
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
+            raise BadInput("PORT", value, "not a TCP port (1-65535)")
         return int(value)
 
 
@@ -105,36 +130,24 @@ HEALTH_FUND = HealthFundType()
 EURO = EuroType()
 OGM = OgmType()
 YEAR = YearType()
+BANK_REF = TextType(validation.MAX_REF, required=True)
+REASON = TextType(validation.MAX_TEXT, required=True)
+EVIDENCE = TextType(validation.MAX_TEXT)
+PORT = PortType()
+EVENT_ID = EventIdType()
 
 
-EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+EARLIEST, LATEST = validation.EARLIEST, validation.LATEST
 
 
 def parse_date(value: str, field_name: str) -> date:
-    """An ISO date a care fund can mean: 1900 to 2199 (0001 and 9999 are typing errors)."""
-    try:
-        parsed = date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput(field_name, value, "not a date YYYY-MM-DD") from None
-    if not EARLIEST <= parsed <= LATEST:
-        raise BadInput(field_name, value, f"lies outside {EARLIEST.year}-{LATEST.year}")
-    return parsed
+    """An ISO date ``YYYY-MM-DD`` a care fund can mean: 1900 to 2199 (``ledger.validation``)."""
+    return validation.parse_date(value, field_name)
 
 
 def parse_datetime(value: str, field_name: str) -> datetime:
-    """``YYYY-MM-DDTHH:MM:SS``; a plain date means the end of that day."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            return end_of_day(parse_date(text, field_name))
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadInput(field_name, value, "not a date-time YYYY-MM-DDTHH:MM:SS") from None
-    if not EARLIEST <= parsed.date() <= LATEST:
-        raise BadInput(field_name, value, f"lies outside {EARLIEST.year}-{LATEST.year}")
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    """``YYYY-MM-DDTHH:MM:SS``; a plain date means the end of that day (``ledger.validation``)."""
+    return validation.parse_datetime(value, field_name)
 
 
 # Commands that only read, ``reseal`` and the yearly runs (under ``run``) need an existing
@@ -213,7 +226,7 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(ctx: click.Context, store_url: str | None, clerk: str | None, **kwargs: Any) -> Any:
         root = ctx.find_root().params
         url = store_url or root.get("store_url") or os.environ.get("ZORGKAS_STORE") or DEFAULT_STORE
-        who = clerk or root.get("clerk") or os.environ.get("ZORGKAS_CLERK") or _default_clerk()
+        who = _clerk(clerk, root.get("clerk"))
         session = Session(url, who, creates=_creates(ctx))
         ctx.call_on_close(session.close)
         return fn(session, **kwargs)
@@ -221,11 +234,25 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _clerk(here: str | None, before: str | None) -> str:
+    """The clerk of the command line: ``--clerk`` (after or before the command), else
+    ZORGKAS_CLERK, else the operating-system account; the same check as an event file's
+    ``clerk`` (printable, not blank, at most 100 characters), so every export imports."""
+    if here is not None and before is not None and here != before:
+        raise BadInput("--clerk", f"{before} / {here}", "given twice with two values: which one?")
+    env = os.environ.get("ZORGKAS_CLERK") or None  # set but empty: as if unset
+    given = [(here, "--clerk"), (before, "--clerk"), (env, "ZORGKAS_CLERK")]
+    for value, field_name in given:
+        if value is not None:
+            return validation.clerk(value, field_name)
+    return _default_clerk()
+
+
 def _default_clerk() -> str:
     """Without --clerk or ZORGKAS_CLERK, the operating-system account that runs the command."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        return validation.clerk(getpass.getuser())
+    except (KeyError, OSError, BadInput):
         return "unknown"
 
 
@@ -255,3 +282,52 @@ def read_only(fn: Callable[..., Any]) -> Callable[..., Any]:
         if param.name == "clerk":
             param.hidden = True
     return fn
+
+
+def refuse_repeated(command: click.Command, args: list[str], ctx: click.Context | None = None) -> None:
+    """Refuse an option given twice with different values, on the command line as typed.
+
+    Click keeps the last of ``--entitled --not-entitled``, ``--upheld --rejected``,
+    ``--voluntary --early`` or ``--on A --on B`` silently: a contradiction is bad input
+    (exit 2) naming both. The same option twice with the same value is harmless. Groups
+    are followed into the command named on the line (``zorgkas run letters …``).
+    """
+    table: dict[str, tuple[click.Option, bool]] = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and not (param.multiple or param.count):
+            for opt in (*param.opts, *param.secondary_opts):
+                table[opt] = (param, not param.is_flag)
+    seen: dict[str, tuple[str, str | None]] = {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        i += 1
+        if token == "--":
+            return
+        if not token.startswith("-") or token == "-":
+            if isinstance(command, click.Group):
+                # get_command, not the table: the lazy group imports only this command's module
+                sub = command.get_command(ctx or click.Context(command), token)
+                if sub is not None:  # its own usage line in the message
+                    sub_ctx = click.Context(sub, info_name=token, parent=ctx) if ctx else None
+                    refuse_repeated(sub, args[i:], sub_ctx)
+                return
+            continue
+        spelled, eq, inline = token.partition("=")
+        found = table.get(spelled)
+        if found is None:
+            continue
+        param, takes_value = found
+        value: str | None = None
+        if takes_value:
+            value = inline if eq else (args[i] if i < len(args) else None)
+            i += 0 if eq else 1
+        key = param.name or spelled
+        earlier = seen.get(key)
+        if earlier is None:
+            seen[key] = (spelled, value)
+            continue
+        if takes_value and earlier[1] != value:
+            raise click.UsageError(f"{spelled} given twice ({earlier[1]!r}, {value!r}): give it once", ctx)
+        if not takes_value and earlier[0] != spelled:
+            raise click.UsageError(f"{earlier[0]} and {spelled} contradict each other: give one", ctx)

@@ -2,15 +2,22 @@
 
 Rebuilding every aggregate through its commands costs far too much for a quarter of a
 billion events, so an event file is decoded straight into typed events (msgspec checks
-every field), checked line by line (INSZ check digits, dates, amounts, a registration
-first), numbered after each member's last stored event, sealed (``ledger/seal.py``), and written
-in chunks inside **one** transaction by the store adapter (``ledger/recorders.py``): the
-file lands whole or not at all. Memory grows with the number of members (their last
-version and link), not with the events.
+every field), checked line by line with the command line's own checks
+(``ledger.validation``: INSZ, codes, dates, digits, text, amounts; no repeated keys, a
+bounded line), given a derived id when it has none (so a file read twice is refused),
+checked per member against the rule book's guards (``ledger.streamcheck``: a
+registration first and once, R-FUND-1, no fine without its letter, reversals and
+retractions of real events only, judged over the member's stored events too), numbered
+after each member's last stored event, sealed (``ledger/seal.py``), and written in chunks
+inside **one** transaction by the store adapter (``ledger/recorders.py``): the file lands
+whole or not at all. Memory grows with the number of members (their last version and
+link) plus 17 bytes per event for the guards.
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,12 +29,15 @@ import msgspec
 from ledger import events as ev
 from ledger import seal
 from ledger.errors import BadInput
-from ledger.eventfile import checked, parse_line
-from ledger.identity import member_id, normalize_insz
+from ledger.eventfile import bounded_lines, read_line, repeated_key
+from ledger.identity import member_id
 from ledger.recorders import ImportJob, ImportRow
+from ledger.streamcheck import StreamCheck, stored_decoder
+from ledger.validation import MAX_LINE, EventChecker
 
 CHUNK = 20_000
 _typed = msgspec.json.Decoder(ev.AnyEvent)
+_untyped = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
@@ -48,53 +58,68 @@ class _Stream:
     oid: UUID
     version: int
     link: str
-    registered: bool
+    check: StreamCheck  # the rule book's guards over the member's events
 
 
-Prepared = tuple[str, bool, str, bytes, bytes, int]  # insz, is registration, topic, body, id, line
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
+# Lines without an "id" get one derived from their content and their position in the
+# member's stream in the file: the same file imported twice is refused as a duplicate.
+_LINE_IDS = uuid.UUID("0e7c4a5e-31d2-5b8f-a2f4-6c1d9e0b7a35")
+
+
+def derived_id(e: ev.Event, position: int) -> uuid.UUID:
+    """A UUIDv5-style id of an event without one: its canonical encoding and its position."""
+    body = _encoder.encode(msgspec.structs.replace(e, id=ev.NIL))
+    digest = hashlib.sha1(_LINE_IDS.bytes + b"%d:" % position + body, usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
 
 
 class LineChecker:
     """Stage one, per line and independent of the store: decode into a typed event,
-    check every value, encode it with the store fields unset."""
+    check every value (``ledger.validation``, as the command line does), give an event
+    without an id its derived one."""
 
     def __init__(self, today: date, now: datetime) -> None:
         self.today, self.now = today, now
-        self.valid_insz: set[str] = set()
+        self.values = EventChecker(today, now)
+        self.positions: dict[str, int] = {}  # lines per member so far (for derived ids)
 
-    def decode(self, text: str | bytes, line_no: int) -> ev.Event:
+    def decode(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bool]:
+        """The checked event of one line and whether the line carried its id."""
+        if len(text) > MAX_LINE:
+            raise BadInput("line", f"{len(text)} bytes", f"longer than {MAX_LINE} bytes", line_no)
         try:
             event = _typed.decode(text)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            # Slow path only for the bad line: a precise message naming the field.
-            raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-            return parse_line(raw, line_no, self.today, self.now)
-        if event.originator_id != ev.NIL or event.originator_version or event.chain:
-            raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
-        if event.insz not in self.valid_insz:
-            try:
-                valid = normalize_insz(event.insz, "insz") == event.insz
-            except BadInput as exc:
-                raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
-            if not valid:
-                raise BadInput("insz", event.insz, "write the INSZ as 11 digits", line_no)
-            self.valid_insz.add(event.insz)
-        return checked(event, line_no, self.today, self.now)
+            keys = _untyped.decode(text)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+            # Slow path only for a line msgspec refuses: a precise message naming the field
+            # (or a formatted INSZ, a lower-case region: accepted as the command line does).
+            event, has_id = read_line(text, line_no)
+        else:
+            # A repeated key is invisible to a decoder (the last one wins): every key ends
+            # in '":', so fewer keys than that marker means a repeat (or the marker inside
+            # a string): only then the exact, slow check.
+            if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
+                repeated = repeated_key(text)
+                if repeated is not None:
+                    raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
+            if event.originator_id != ev.NIL or event.originator_version or event.chain:
+                raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
+            has_id = "id" in keys
+        return self.values.check(event, line_no), has_id
 
-    def prepare(self, lines: Iterable[str | bytes], first_line: int) -> list[Prepared]:
-        out: list[Prepared] = []
-        for n, text in enumerate(lines, start=first_line):
-            if text.strip():
-                e = self.decode(text, n)
-                body = _encoder.encode(e)
-                out.append((e.insz, isinstance(e, ev.Registered), TOPICS[type(e)], body, e.id.bytes, n))
-        return out
+    def event(self, text: str | bytes, line_no: int) -> ev.Event:
+        """The checked event of one line, with its id (derived when the line has none)."""
+        e, has_id = self.decode(text, line_no)
+        position = self.positions[e.insz] = self.positions.get(e.insz, 0) + 1
+        if not has_id:
+            e = msgspec.structs.replace(e, id=derived_id(e, position))
+        return e
 
 
 class Importer:
-    """Stage two: number each member's events after its last stored one, require a
-    registration first, seal each event; yield rows to insert."""
+    """Stage two: number each member's events after its last stored one, check the rule
+    book's guards over the member's stream, seal each event; yield rows to insert."""
 
     def __init__(self, today: date, now: datetime, key: bytes, to_stored: Callable[[bytes], bytes],
                  from_stored: Callable[[bytes], bytes]) -> None:  # fmt: skip
@@ -108,23 +133,32 @@ class Importer:
         self.stored_ids: list[bytes] = []
         self.events = 0
 
-    def _stream(self, insz: str) -> _Stream:
+    def _stream(self, insz: str, line_no: int) -> _Stream:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", False)
-        decoded = [_stored.decode(self.from_stored(state)) for _v, state in rows]
-        self.stored_ids.extend(d.id.bytes for d in decoded)
-        return _Stream(oid, rows[-1][0], decoded[-1].chain, True)
+            return _Stream(oid, 0, "", StreamCheck(insz))
+        # The member's stored events, decoded (after the cipher) only as far as the guards
+        # need them: a later line may reverse, retract or fine against them.
+        try:
+            stored = [stored_decoder.decode(self.from_stored(bytes(state))) for _v, state in rows]
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise BadInput(
+                "insz",
+                insz,
+                "a stored event of this member cannot be read by this version "
+                "(written by a newer version of zorgkas?): nothing imported",
+                line_no,
+            ) from None
+        self.stored_ids.extend(s.id.bytes for s in stored)
+        return _Stream(oid, rows[-1][0], stored[-1].chain, StreamCheck(insz, stored, registered=True))
 
     def row(self, event: ev.Event, line_no: int) -> ImportRow:
         stream = self.streams.get(event.insz)
         if stream is None:
-            stream = self.streams[event.insz] = self._stream(event.insz)
-        if not stream.registered:
-            if not isinstance(event, ev.Registered):
-                raise BadInput("type", event.type, f"{event.insz} has no Registered event before it", line_no)
-            stream.registered = True
+            stream = self.streams[event.insz] = self._stream(event.insz, line_no)
+        stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
+        stream.check.record(event)
         stream.version += 1
         topic = TOPICS[type(event)]
         placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=stream.version)
@@ -136,10 +170,10 @@ class Importer:
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
-        for first, batch in _line_batches(lines, LINE_BATCH):
+        for first, batch in _line_batches(bounded_lines(lines), LINE_BATCH):
             for n, text in enumerate(batch, start=first):
                 if text.strip():
-                    yield self.row(checker.decode(text, n), n)
+                    yield self.row(checker.event(text, n), n)
 
     def job(self, lines: Iterable[str | bytes]) -> ImportJob:
         """The import as the store adapter runs it, inside its transaction."""
@@ -177,11 +211,3 @@ def _chunks(rows: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-class _Stored(msgspec.Struct):
-    id: UUID
-    chain: str = ""
-
-
-_stored = msgspec.json.Decoder(_Stored)

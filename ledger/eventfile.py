@@ -2,25 +2,29 @@
 
 Each line is an object with ``type``, ``insz``, ``on``, ``recorded_at``, ``clerk``, then
 the event's own fields (amounts as integer ``…_cents``). Reading validates every line
-and names the line of the first problem; nothing is written unless all lines are good.
+(``ledger.validation``: the same checks as the command line) and names the line of the
+first problem; nothing is written unless all lines are good.
+
+A line must be UTF-8, at most ``MAX_LINE`` bytes, one JSON object without repeated keys
+(a repeated ``insz`` would otherwise silently move the event to another member).
 """
 
 from __future__ import annotations
 
 import json
-import typing
-from datetime import UTC, date, datetime
-from typing import Any
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import IO, Any
 
 import msgspec
 
 from ledger import events as ev
 from ledger.errors import BadInput
-from ledger.identity import normalize_insz
+from ledger.validation import MAX_LINE, EventChecker, insz
 
 REQUIRED = ("type", "insz", "on", "recorded_at", "clerk")
-_STORE_ONLY = ("originator_id", "originator_version", "chain")
-_MAX_CENTS = 10**11  # a billion euro: anything larger is a typing error
+_STORE_ONLY = {"originator_id": str(ev.NIL), "originator_version": 0, "chain": ""}
+_LOWER = ("region", "situation")  # choices the command line accepts in any case
 
 
 def to_line(e: ev.Event) -> dict[str, Any]:
@@ -31,85 +35,102 @@ def to_line(e: ev.Event) -> dict[str, Any]:
     return {**head, **raw}
 
 
-def parse_line(text: str, line_no: int, today: date, now: datetime) -> ev.Event:
+def bounded_lines(source: Iterable[str | bytes] | IO[bytes]) -> Iterator[str | bytes]:
+    """The lines of a file (or of any iterable), refusing one longer than ``MAX_LINE``
+    before reading it whole: ``import /dev/zero`` stops at the first 16 KiB."""
+    readline = getattr(source, "readline", None)
+    if readline is None:
+        for n, line in enumerate(source, start=1):  # type: ignore[arg-type]
+            if len(line) > MAX_LINE:
+                raise _too_long(n)
+            yield line
+        return
+    n = 0
+    while True:
+        line = readline(MAX_LINE + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE:
+            raise _too_long(n)
+        yield line
+
+
+def _too_long(line: int) -> BadInput:
+    return BadInput("line", f"> {MAX_LINE} bytes", "too long for an event (is this a JSON-lines file?)", line)
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise BadInput(key, value, "repeated in the same line (which one is meant?)")
+        seen[key] = value
+    return seen
+
+
+def repeated_key(text: str | bytes) -> BadInput | None:
+    """A repeated key anywhere in the line (the slow, exact check), or None."""
     try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        json.loads(text, object_pairs_hook=_no_repeats)
+    except BadInput as exc:
+        return exc
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def read_line(text: str | bytes, line_no: int) -> tuple[ev.Event, bool]:
+    """The typed event of one line (values not yet checked) and whether it carried an id."""
+    if len(text) > MAX_LINE:
+        raise _too_long(line_no)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            near = text[max(0, exc.start - 10) : exc.start + 10]
+            raise BadInput("line", near, f"not UTF-8 (byte {exc.start + 1})", line_no) from None
+    try:
+        raw = json.loads(text, object_pairs_hook=_no_repeats)
+    except BadInput as exc:
+        raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
+    except json.JSONDecodeError as exc:
         raise BadInput("line", text[:60], f"not JSON ({exc.msg})", line_no) from None
+    except (RecursionError, ValueError):
+        raise BadInput("line", text[:60], "not an event: nested too deeply or malformed", line_no) from None
     if not isinstance(raw, dict):
         raise BadInput("line", text[:60], "not a JSON object", line_no)
     for key in REQUIRED:
         if key not in raw:
             raise BadInput(key, None, "missing", line_no)
-    if not isinstance(raw["type"], str) or raw["type"] not in ev.BY_NAME:
-        raise BadInput("type", raw["type"], f"unknown event type (one of {', '.join(ev.BY_NAME)})", line_no)
-    for key in _STORE_ONLY:
-        if key in raw:
+    kind = raw["type"]
+    if not isinstance(kind, str) or kind not in ev.BY_NAME:
+        raise BadInput("type", kind, f"unknown event type (one of {', '.join(ev.BY_NAME)})", line_no)
+    for key, unset in _STORE_ONLY.items():  # present only unset (as an encoded event has them)
+        if key in raw and raw[key] != unset:
             raise BadInput(key, raw[key], "set by the store, not by an event file", line_no)
     try:
-        insz = raw["insz"]
-        raw["insz"] = normalize_insz(str(insz) if isinstance(insz, (str, int)) else repr(insz), "insz")
-        event = ev.convert(raw)
-    except msgspec.ValidationError as exc:
-        raise BadInput(raw["type"], text[:80], str(exc), line_no) from None
+        raw["insz"] = insz(raw["insz"], "insz")
     except BadInput as exc:
         raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
-    return checked(event, line_no, today, now)
+    for key in _LOWER:
+        if isinstance(raw.get(key), str):
+            raw[key] = raw[key].lower()
+    try:
+        event = ev.convert(raw)
+    except msgspec.ValidationError as exc:
+        raise BadInput(kind, text[:80], str(exc), line_no) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise BadInput(kind, text[:80], f"not a valid {kind} ({type(exc).__name__})", line_no) from None
+    return event, "id" in raw
 
 
-_MONEY_FIELDS = ("amount_cents", "monthly_cents")
-_YEAR_FIELDS = ("year", "fine_year")
-
-
-def _date_fields(cls: type) -> tuple[str, ...]:
-    hints = typing.get_type_hints(cls)
-    return tuple(
-        f for f in cls.__struct_fields__ if f not in ("on", "recorded_at") and "date" in str(hints[f])
-    )
-
-
-_CHECKED: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    cls: (
-        tuple(f for f in _MONEY_FIELDS if f in cls.__struct_fields__),
-        tuple(f for f in _YEAR_FIELDS if f in cls.__struct_fields__),
-        _date_fields(cls),
-    )
-    for cls in ev.EVENT_TYPES
-}
+def parse_line(text: str | bytes, line_no: int, today: date, now: datetime) -> ev.Event:
+    """One line as a checked event (the slow path: exact messages for a bad line)."""
+    event, _has_id = read_line(text, line_no)
+    return EventChecker(today, now).check(event, line_no)
 
 
 def checked(e: ev.Event, line_no: int, today: date, now: datetime) -> ev.Event:
     """The event with its recorded time in UTC, once every value is plausible."""
-    if e.recorded_at.tzinfo is not None:
-        utc = e.recorded_at.astimezone(UTC).replace(tzinfo=None)
-        e = msgspec.structs.replace(e, recorded_at=utc)
-    _check_values(e, line_no, today, now)
-    return e
-
-
-def _check_values(e: ev.Event, line_no: int, today: date, now: datetime) -> None:
-    if e.on > today:
-        raise BadInput("on", e.on.isoformat(), f"lies after today ({today})", line_no)
-    if e.on.year < 1900:
-        raise BadInput("on", e.on.isoformat(), "lies before 1900", line_no)
-    if e.recorded_at.year < 1900:
-        raise BadInput("recorded_at", e.recorded_at.isoformat(), "lies before 1900", line_no)
-    if e.recorded_at > now:
-        raise BadInput("recorded_at", e.recorded_at.isoformat(), f"lies after now ({now})", line_no)
-    if not e.clerk.strip():
-        raise BadInput("clerk", e.clerk, "empty", line_no)
-    money, years, dates = _CHECKED[type(e)]
-    for name in dates:
-        day = getattr(e, name)
-        if day is not None and not 1900 <= day.year <= 2199:
-            raise BadInput(name, day.isoformat(), "lies outside 1900-2199", line_no)
-    for name in money:
-        cents = getattr(e, name)
-        if not 0 <= cents <= _MAX_CENTS:
-            raise BadInput(name, cents, "must be between 0 and 100000000000 cents", line_no)
-    for name in years:
-        year = getattr(e, name)
-        if year is not None and not 1900 <= year <= today.year + 1:
-            raise BadInput(name, year, "not a plausible year", line_no)
-    if isinstance(e, ev.Registered) and e.born > e.on and e.born > today:
-        raise BadInput("born", e.born.isoformat(), "lies in the future", line_no)
+    return EventChecker(today, now).check(e, line_no)

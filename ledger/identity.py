@@ -1,6 +1,6 @@
 """Who is who: INSZ numbers, member stream ids, fund codes and structured messages (OGM/VCS).
 
-Check digits come from ``python-stdnum`` (``stdnum.be.ssn``, ``stdnum.be.ogm_vcs``).
+Check digits come from ``python-stdnum``; the checks of typed values live in ``ledger.validation``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,7 @@ import hashlib
 import hmac
 import uuid
 
-from stdnum.be import ogm_vcs, ssn
-from stdnum.exceptions import ValidationError
-
-from ledger.errors import BadInput
+from stdnum.be import ogm_vcs
 
 FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "VZK")
 HEALTH_FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "NONE")
@@ -22,12 +19,10 @@ _NAMESPACE = uuid.UUID("6f1d3c2e-7a0b-5c4e-9f3a-2b1c0d9e8f7a")
 
 
 def normalize_insz(text: str, field: str = "INSZ") -> str:
-    """The 11 digits of a valid INSZ (national register or BIS number), or BadInput."""
-    digits = "".join(ch for ch in str(text) if ch not in " .-")
-    try:
-        return ssn.validate(digits)
-    except ValidationError as exc:
-        raise BadInput(field, text, f"not a valid INSZ number ({exc})") from None
+    """The 11 digits of a valid INSZ, or BadInput (``ledger.validation.insz``: one rule)."""
+    from ledger.validation import insz  # validation reads the fund table here
+
+    return insz(text, field)
 
 
 _stream_key: bytes | None = None
@@ -53,17 +48,15 @@ def member_id(insz: str) -> uuid.UUID:
 
 
 def fund_code(text: str, field: str = "--fund") -> str:
-    code = str(text).upper()
-    if code not in FUNDS:
-        raise BadInput(field, text, f"unknown care fund code (one of {', '.join(FUNDS)})")
-    return code
+    from ledger.validation import fund
+
+    return fund(text, field)
 
 
 def health_fund_code(text: str, field: str = "--health-fund") -> str:
-    code = str(text).upper()
-    if code not in HEALTH_FUNDS:
-        raise BadInput(field, text, f"unknown health fund (one of {', '.join(HEALTH_FUNDS)})")
-    return code
+    from ledger.validation import health_fund
+
+    return health_fund(text, field)
 
 
 def home_fund(health_fund: str) -> str:
@@ -73,10 +66,9 @@ def home_fund(health_fund: str) -> str:
 
 def normalize_ogm(text: str, field: str = "--ogm") -> str:
     """The 12 digits of a structured message with valid check digits, or BadInput."""
-    try:
-        return ogm_vcs.validate(str(text))
-    except ValidationError as exc:
-        raise BadInput(field, text, f"not a valid structured message OGM/VCS ({exc})") from None
+    from ledger.validation import ogm
+
+    return ogm(text, field)
 
 
 def make_ogm(insz: str, year: int) -> str:

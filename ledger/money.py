@@ -6,20 +6,21 @@ import re
 
 from ledger.errors import BadInput
 
-_AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
+_AMOUNT = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
 
 
 def parse_euro(text: str, field: str = "--amount") -> int:
-    """``64``, ``64.00`` and ``64,00`` are the same 6400 cents (CONTRACT.md).
+    """``64``, ``64.00`` and ``64,00`` are the same 6400 cents.
 
-    Negative amounts, more than two decimals and anything else are bad input.
+    ASCII digits only (``٦٤`` is not an amount); negative amounts, more than two
+    decimals and anything else are bad input.
     """
-    raw = text.strip()
+    raw = text  # as typed: no spaces or newlines around it (a script's stray "\n" is refused)
     if raw.startswith("-"):
         raise BadInput(field, text, "a negative amount is not allowed")
-    m = _AMOUNT.match(raw)
+    m = _AMOUNT.fullmatch(raw)
     if not m:
-        if re.match(r"^\d+[.,]\d{3,}$", raw):
+        if re.fullmatch(r"[0-9]+[.,][0-9]{3,}", raw):
             raise BadInput(field, text, "more than two decimals")
         raise BadInput(field, text, "not an amount in euro (e.g. 64, 64.00 or 64,00)")
     whole, frac = m.group(1), (m.group(2) or "")

@@ -1,0 +1,235 @@
+"""The rule book's guards over one member's imported events, in stream order.
+
+``import`` does not rebuild members through their commands (far too slow for a takeover
+of millions of events), but an event file must not record what no command could have:
+the guards below are the ones the commands enforce, checked against the member's
+stored events and the file's earlier lines. A refusal names the line and the rule:
+- R-OBL-1: one registration per person, first; a registration or a retraction is never
+  retracted, nothing is retracted twice; a retraction names an earlier event of the same
+  member (else bad input, as ``retract --event`` with an unknown id);
+- R-FUND-1: an affiliation or a switch only to the care fund of one's own health fund
+  or the Vlaamse Zorgkas;
+- R-LET-1 and R-FINE-1 (decision: one letter per member and year, one fine per letter):
+  no fine without the registered letter of that year;
+- R-FINE-2: an appeal only against a fine, decided once;
+- R-PREM-7: a reversal only of an earlier payment of the same member, once;
+- R-PREM-4: one death;
+- R-PREM-9: an adjustment only of an earlier claim (invitation or deduction) of the same
+  member.
+
+A structural mistake (an event before the registration, an unknown retraction target) is
+bad input (exit 2); a fact the rules forbid is a rule refusal (exit 1).
+
+Memory: 17 bytes per event of the members met (their ids and types, for retractions and
+reversals), plus a few small dicts for members with letters, fines or corrections.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ledger import events as ev
+from ledger.errors import BadInput, RuleRefused
+from ledger.identity import OPEN_FUND, home_fund
+
+_CODE = {cls.__name__: i for i, cls in enumerate(ev.EVENT_TYPES, start=1)}
+_UNKNOWN = 0
+_NEVER_RETRACTED = {_CODE["Registered"], _CODE["EventRetracted"]}
+_PAYMENT = _CODE["PremiumPaid"]
+_CLAIMS = {_CODE["PremiumInvited"], _CODE["PremiumDeducted"]}
+_NAMES = {cls: cls.__name__ for cls in ev.EVENT_TYPES}
+_REMEMBERED = frozenset(
+    ["Registered", "RegisteredLetterSent", "FineImposed", "FineAppealDecided", "PaymentReversed", "Died"]
+    + ["EventRetracted"]
+)
+
+
+class Stored(msgspec.Struct):
+    """What the guards need of an event already in the store (decoded from its payload)."""
+
+    id: uuid.UUID
+    type: str = ""
+    chain: str = ""
+    health_fund: str | None = None
+    year: int | None = None
+    fine_year: int | None = None
+    payment_id: uuid.UUID | None = None
+    target_id: uuid.UUID | None = None
+
+
+stored_decoder = msgspec.json.Decoder(Stored)
+
+
+class StreamCheck:
+    """The guards of one member's stream: ``check`` then ``record`` each event in order."""
+
+    __slots__ = ("insz", "health_fund", "ids", "kinds", "facts")
+
+    def __init__(self, insz: str, stored: Iterable[Stored] = (), *, registered: bool = False) -> None:
+        """``stored``: the member's events already in the store; ``registered`` without
+        them: stored, but not shown to the guards (then R-FUND-1 cannot be judged)."""
+        self.insz = insz
+        self.health_fund: str | None = "" if registered else None  # set by the registration
+        self.ids = bytearray()  # 16 bytes per event, in stream order
+        self.kinds = bytearray()  # the event type's code, per event
+        self.facts: dict[tuple[str, Any], bytes] | None = None  # (what, key) -> event id
+        for fact in stored:
+            self.record(fact)
+
+    # -- what the member has --------------------------------------------------------
+    def _fact(self, what: str, key: Any) -> bytes | None:
+        return None if self.facts is None else self.facts.get((what, key))
+
+    def _set(self, what: str, key: Any, event_id: bytes) -> None:
+        if self.facts is None:
+            self.facts = {}
+        self.facts[(what, key)] = event_id
+
+    def _kind_of(self, event_id: bytes) -> int | None:
+        start = 0
+        while (i := self.ids.find(event_id, start)) >= 0:
+            if i % 16 == 0:
+                return self.kinds[i // 16]
+            start = i + 1
+        return None
+
+    def has(self, event_id: bytes) -> bool:
+        """Whether the member's stream already holds this event id (stored or in the file)."""
+        return self._kind_of(event_id) is not None
+
+    def record(self, e: ev.Event | Stored, event_id: bytes | None = None) -> None:
+        """Remember ``e`` (stored, or accepted by ``check``) for the guards of later events."""
+        kind = e.type if type(e) is Stored else _NAMES[type(e)]  # type: ignore[union-attr]
+        if event_id is None:
+            event_id = e.id.bytes
+        self.ids += event_id
+        self.kinds.append(_CODE.get(kind, _UNKNOWN))
+        if kind not in _REMEMBERED:
+            return
+        if kind == "Registered":
+            self.health_fund = e.health_fund or "NONE"  # type: ignore[union-attr]
+        elif kind == "RegisteredLetterSent":
+            self._set("letter", e.year, event_id)  # type: ignore[union-attr]
+        elif kind == "FineImposed":
+            self._set("fine", e.year, event_id)  # type: ignore[union-attr]
+        elif kind == "FineAppealDecided":
+            self._set("appeal", e.fine_year, event_id)  # type: ignore[union-attr]
+        elif kind == "PaymentReversed" and e.payment_id is not None:  # type: ignore[union-attr]
+            self._set("reversed", e.payment_id.bytes, event_id)  # type: ignore[union-attr]
+        elif kind == "Died":
+            self._set("died", None, event_id)
+        elif kind == "EventRetracted" and e.target_id is not None:  # type: ignore[union-attr]
+            target = e.target_id.bytes  # type: ignore[union-attr]
+            self._set("retracted", target, event_id)
+            if self.facts is not None:  # a retracted letter, fine, appeal or death may be recorded again
+                for key, value in list(self.facts.items()):
+                    if value == target:
+                        del self.facts[key]
+
+    # -- the guards -------------------------------------------------------------------
+    def check(self, e: ev.Event, line: int) -> None:
+        """Refuse ``e`` if the member's stream so far forbids it."""
+        if self.health_fund is None:
+            if not isinstance(e, ev.Registered):
+                raise BadInput("type", e.type, f"{self.insz} has no Registered event before it", line)
+            return
+        refuse = _GUARDS.get(type(e))
+        if refuse is not None:
+            try:
+                refuse(self, e, line)
+            except RuleRefused:
+                if self.has(e.id.bytes):  # a file read twice: say so, not the rule it now breaks
+                    raise _duplicate(e, line) from None
+                raise
+
+    def _registered(self, e: ev.Registered, line: int) -> None:
+        raise _refused("R-OBL-1", line, f"{self.insz} is already registered: one registration per person")
+
+    def _fund(self, fund: str, line: int) -> None:
+        if not self.health_fund:  # a stored registration the guards were not shown
+            return
+        own = home_fund(self.health_fund)
+        if fund not in (own, OPEN_FUND):
+            allowed = own if own == OPEN_FUND else f"{own} or {OPEN_FUND}"
+            raise _refused(
+                "R-FUND-1",
+                line,
+                f"{fund} is open only to members of its own health fund; {self.insz} "
+                f"(health fund {self.health_fund}) may join {allowed}",
+            )
+
+    def _affiliated(self, e: ev.Affiliated, line: int) -> None:
+        self._fund(e.fund, line)
+
+    def _switched(self, e: ev.FundSwitched, line: int) -> None:
+        self._fund(e.to_fund, line)
+
+    def _letter(self, e: ev.RegisteredLetterSent, line: int) -> None:
+        if self._fact("letter", e.year) is not None:
+            raise _refused("R-LET-1", line, f"{self.insz} already has the registered letter of {e.year}")
+
+    def _fine(self, e: ev.FineImposed, line: int) -> None:
+        if self._fact("letter", e.year) is None:
+            raise _refused(
+                "R-FINE-1", line, f"no fine without its letter: {self.insz} has no letter of {e.year}"
+            )
+        if self._fact("fine", e.year) is not None:
+            raise _refused("R-FINE-1", line, f"{self.insz} already has the fine of {e.year}: one per letter")
+
+    def _appeal(self, e: ev.FineAppealDecided, line: int) -> None:
+        if self._fact("fine", e.fine_year) is None:
+            raise _refused("R-FINE-2", line, f"there is no fine of {e.fine_year} to appeal against")
+        if self._fact("appeal", e.fine_year) is not None:
+            raise _refused("R-FINE-2", line, f"the appeal against the fine of {e.fine_year} was decided")
+
+    def _reversal(self, e: ev.PaymentReversed, line: int) -> None:
+        if self._kind_of(e.payment_id.bytes) != _PAYMENT:
+            raise _refused("R-PREM-7", line, f"no payment {e.payment_id} of {self.insz} before this reversal")
+        if self._fact("reversed", e.payment_id.bytes) is not None:
+            raise _refused("R-PREM-7", line, f"the payment {e.payment_id} was already reversed")
+
+    def _adjustment(self, e: ev.PremiumAdjusted, line: int) -> None:
+        if self._kind_of(e.claim_id.bytes) not in _CLAIMS:
+            raise _refused("R-PREM-9", line, f"no claim {e.claim_id} of {self.insz} before this adjustment")
+
+    def _retraction(self, e: ev.EventRetracted, line: int) -> None:
+        kind = self._kind_of(e.target_id.bytes)
+        if kind is None:
+            raise BadInput(
+                "target_id", str(e.target_id), f"no earlier event with this id for {self.insz}", line
+            )
+        if kind in _NEVER_RETRACTED:
+            name = ev.EVENT_TYPES[kind - 1].__name__
+            raise _refused("R-OBL-1", line, f"a {name} cannot be retracted")
+        if self._fact("retracted", e.target_id.bytes) is not None:
+            raise _refused("R-OBL-1", line, f"the event {e.target_id} was already retracted")
+
+    def _death(self, e: ev.Died, line: int) -> None:
+        if self._fact("died", None) is not None:
+            raise _refused("R-PREM-4", line, f"the death of {self.insz} was already recorded")
+
+
+def _duplicate(e: ev.Event, line: int) -> BadInput:
+    return BadInput("id", str(e.id), "this event is already in the store or the file", line)
+
+
+def _refused(rule: str, line: int, message: str) -> RuleRefused:
+    return RuleRefused(rule, f"line {line}: {message}")
+
+
+_GUARDS: dict[type, Any] = {
+    ev.Registered: StreamCheck._registered,
+    ev.Affiliated: StreamCheck._affiliated,
+    ev.FundSwitched: StreamCheck._switched,
+    ev.RegisteredLetterSent: StreamCheck._letter,
+    ev.FineImposed: StreamCheck._fine,
+    ev.FineAppealDecided: StreamCheck._appeal,
+    ev.PaymentReversed: StreamCheck._reversal,
+    ev.EventRetracted: StreamCheck._retraction,
+    ev.PremiumAdjusted: StreamCheck._adjustment,
+    ev.Died: StreamCheck._death,
+}
