@@ -13,7 +13,7 @@ class LedgerError(Exception):
 
 
 class RuleRefused(LedgerError):
-    """A rule of DOMAIN.md refuses the request: nothing is written."""
+    """A rule of the rule book (docs/rules.md) refuses the request: nothing is written."""
 
     def __init__(self, rule_id: str, message: str) -> None:
         self.rule_id = rule_id

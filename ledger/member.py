@@ -45,7 +45,7 @@ from ledger.rules.switching import check_switch, switch_effective
 
 @dataclass(frozen=True)
 class Stamp:
-    """Who records, when the ledger learns it, and what "today" is (CONTRACT.md clock)."""
+    """Who records, when the ledger learns it, and what "today" is (the clock of docs/cli.md)."""
 
     clerk: str
     recorded_at: datetime

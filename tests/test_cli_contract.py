@@ -1,4 +1,4 @@
-"""The CLI contract (CONTRACT.md): exit codes, money parsing, bad input, JSON keys, help."""
+"""The CLI contract (docs/cli.md): exit codes, money parsing, bad input, JSON keys, help."""
 
 from __future__ import annotations
 
