@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from bench.run import head_of as head
+from bench.run import rewind
 from commands.cli import cli
 from ledger.store import Ledger
 
@@ -89,30 +91,6 @@ def effects(store: str, after: int) -> Counter[tuple[str, str, Any]]:
         return Counter((e.insz, e.type, getattr(e, "year", None)) for _p, e in ledger.notifications(after))
     finally:
         ledger.close()
-
-
-def head(store: str) -> int:
-    ledger = Ledger(store)
-    try:
-        return ledger.max_position()
-    finally:
-        ledger.close()
-
-
-def rewind(store: str, position: int) -> None:
-    """The store as it was at ``position`` (a test's own reset, not a ledger operation)."""
-    ledger = Ledger(store)
-    table = ledger.recorder.events_table_name
-    ledger.close()
-    if store.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(store, autocommit=True) as conn:
-            conn.execute(f"DELETE FROM {table} WHERE notification_id > %s", (position,))
-    else:
-        with sqlite3.connect(store) as conn:
-            conn.execute(f"DELETE FROM {table} WHERE rowid > ?", (position,))
-        conn.close()
 
 
 @pytest.fixture
