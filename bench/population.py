@@ -155,10 +155,9 @@ def member_events(rng: random.Random, insz: str, born: date, first: int, years: 
             yield e(ev.BudgetGranted, budget_from, kind="elderly", monthly_cents=68300)
 
 
-def generate(members: int, years: int, seed: int, first: int = 2016) -> Iterator[bytes]:
-    """The event file, line by line (JSON bytes with a newline), in recording order per member."""
+def people(members: int, years: int, seed: int, first: int = 2016) -> Iterator[tuple[str, list[ev.Event]]]:
+    """Each generated member's INSZ and events, in recording order (deterministic by seed)."""
     rng = random.Random(seed)
-    encoder = msgspec.json.Encoder()
     used: set[str] = set()
     for _ in range(members):
         while True:
@@ -167,5 +166,12 @@ def generate(members: int, years: int, seed: int, first: int = 2016) -> Iterator
             if insz not in used:
                 used.add(insz)
                 break
-        for event in member_events(rng, insz, born, first, years):
+        yield insz, list(member_events(rng, insz, born, first, years))
+
+
+def generate(members: int, years: int, seed: int, first: int = 2016) -> Iterator[bytes]:
+    """The event file, line by line (JSON bytes with a newline), in recording order per member."""
+    encoder = msgspec.json.Encoder()
+    for _insz, events in people(members, years, seed, first):
+        for event in events:
             yield encoder.encode(event) + b"\n"

@@ -19,16 +19,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.population import make_insz, member_events
+from bench.population import people
 from ledger.member import Member
 from projections.datasette import DASHBOARD, DEFAULT_SETTINGS, QUERIES, charts, metadata
 from projections.report_schema import BY_NAME, CHANGES_ON, VIEWS
@@ -43,16 +42,7 @@ def population(
 ) -> Iterator[Member]:
     """The members of ``bench.population.generate``, as ``Member`` objects (every
     ``part[1]``-th one from ``part[0]``: the generator runs whole, its output is split)."""
-    rng = random.Random(seed)
-    used: set[str] = set()
-    for n in range(members):
-        while True:
-            born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 62))
-            insz = make_insz(born, rng.randrange(1, 998))
-            if insz not in used:
-                used.add(insz)
-                break
-        events = list(member_events(rng, insz, born, first, years))
+    for n, (insz, events) in enumerate(people(members, years, seed, first)):
         if n % part[1] == part[0]:
             yield Member(insz, events)
 
