@@ -14,7 +14,7 @@ from ledger.errors import BadInput, RuleRefused
 from ledger.eventfile import parse_line, to_line
 from ledger.history import History
 from ledger.member import Member, Stamp
-from ledger.rules.premium import account
+from ledger.rules.premium import Account, account
 from projections.status import status_json
 from tests.conftest import make_insz
 
@@ -112,17 +112,20 @@ def test_replay_is_deterministic(case: tuple) -> None:  # type: ignore[type-arg]
 def test_money_is_conserved_and_arrears_never_negative(case: tuple) -> None:  # type: ignore[type-arg]
     m = live(*case)
     for day in AS_OF:
-        acc = account(History.view(m.insz, m.events, day))
-        # Every cent received sits in exactly one place: a premium (directly, or later
-        # through credit), a fine, or the credit balance. Budget deductions are not received.
-        direct = sum(a.cents for a in acc.allocations if a.target == "premium" and a.payment)
-        via_credit = sum(a.cents for a in acc.allocations if a.target == "premium" and a.rule == "R-PREM-6")
-        to_fines = sum(f.paid_cents for f in acc.fines.values())
-        assert acc.received_cents == direct + via_credit + to_fines + acc.credit_cents
-        for year in acc.years.values():
-            assert 0 <= year.paid_cents <= year.due.amount_cents
-        assert acc.premiums_outstanding_cents >= 0 and acc.fines_outstanding_cents >= 0
-        assert acc.credit_cents >= 0
+        assert_money_conserved(account(History.view(m.insz, m.events, day)))
+
+
+def assert_money_conserved(acc: Account) -> None:
+    """Every cent received sits in exactly one place: a premium (directly, or later
+    through credit), a fine, or the credit balance; nothing owed or credited is negative."""
+    direct = sum(a.cents for a in acc.allocations if a.target == "premium" and a.payment)
+    via_credit = sum(a.cents for a in acc.allocations if a.target == "premium" and a.rule == "R-PREM-6")
+    to_fines = sum(f.paid_cents for f in acc.fines.values())
+    assert acc.received_cents == direct + via_credit + to_fines + acc.credit_cents
+    for year in acc.years.values():
+        assert 0 <= year.paid_cents <= year.due.amount_cents
+    assert acc.premiums_outstanding_cents >= 0 and acc.fines_outstanding_cents >= 0
+    assert acc.credit_cents >= 0
 
 
 @SETTINGS
