@@ -33,8 +33,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import Environment
 
-from ledger import bulk, seal
 from ledger import events as ev
+from ledger import seal
 from ledger.errors import BadInput, ConcurrentChange, LedgerError, StoreUnavailable
 from ledger.identity import member_id, use_stream_key
 from ledger.member import Member
@@ -438,6 +438,8 @@ class Ledger:
 
     def import_lines(self, lines: Iterable[str | bytes], today: date, now: datetime) -> tuple[int, int]:
         """Take over an event file: validated, all or nothing (see ``ledger/bulk.py``)."""
+        from ledger import bulk  # only an import needs it: a clerk's command starts without
+
         importer = bulk.Importer(today, now, self._seal_key(), self.cipher.to_stored, self.cipher.from_stored)
         self.recorder.import_rows(importer.job(lines))
         return importer.events, len(importer.streams)
