@@ -71,3 +71,44 @@ def test_top_imports_charge_a_package_with_what_it_pulls_in() -> None:
         ]
     )
     assert top_imports(importtime) == [("stdnum", 5.5), ("ledger.identity", 1.5)]
+
+
+def test_the_scaling_projection_is_amdahl_bounded_by_the_servers_cpu() -> None:
+    from bench.scaling import project, serial_share
+
+    # 10,000 members took 60 s with one worker and 20 s of server CPU: 5 million members
+    # are 500 times that. Nothing serial: W workers divide the time by W.
+    one = project(10_000, 20.0, 0.0, 60.0, machines=1, cores=1, server_cores=8, members=5_000_000)
+    assert one == 500.0
+    assert project(10_000, 20.0, 0.0, 60.0, machines=2, cores=2, server_cores=8, members=5_000_000) == 125.0
+    # A fifth that does not split: never below a fifth of the one-worker time.
+    assert project(10_000, 20.0, 0.2, 60.0, machines=100, cores=4, server_cores=800, members=5_000_000) >= 100
+    # Past its cores the server is the limit: 20 s × 500 over 8 cores.
+    assert (
+        project(10_000, 20.0, 0.0, 60.0, machines=100, cores=4, server_cores=8, members=5_000_000)
+        == 20.0 * 500 / 8 / 60
+    )
+    assert serial_share(60.0, 30.0) == 0.0
+    assert serial_share(60.0, 45.0) == 0.5
+    assert serial_share(60.0, 70.0) == 1.0
+
+
+def test_the_servers_cpu_is_read_from_its_processes() -> None:
+    import os
+    import time
+
+    url = os.environ.get("ZORGKAS_TEST_POSTGRES")
+    if not url:
+        pytest.skip("ZORGKAS_TEST_POSTGRES is not set: no PostgreSQL server to meter")
+    import psycopg
+
+    from bench.scaling import SETTLE, server_cpu_seconds
+
+    before = server_cpu_seconds()
+    if before is None:
+        pytest.skip("the PostgreSQL server does not run on this host: its processes cannot be read")
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT count(*) FROM generate_series(1, 5000000)").fetchone()
+    time.sleep(SETTLE)  # the backend's time counts once the server has reaped it
+    after = server_cpu_seconds()
+    assert after is not None and after - before > 0.05
