@@ -49,13 +49,30 @@ def stage(name: str, store: str, *args: str) -> dict[str, Any]:
 
 
 def write_population(path: Path, members: int, years: int, seed: int) -> int:
+    """Write the population's event file; its number of lines.
+
+    A file written before into the same place for the same members, years, seed and
+    generator (``bench/population.py``, by its hash) is kept: a 1,000,000-member file
+    takes minutes to write and is the same every time.
+    """
+    import hashlib
+
     from bench.population import generate
 
+    generator = hashlib.sha256(Path(__file__).with_name("population.py").read_bytes()).hexdigest()
+    wanted = {"members": members, "years": years, "seed": seed, "generator": generator}
+    meta = path.with_name(path.name + ".meta.json")
+    if path.exists() and meta.exists():
+        known = json.loads(meta.read_text())
+        if known.get("size") == path.stat().st_size and {k: known.get(k) for k in wanted} == wanted:
+            return int(known["lines"])
+    meta.unlink(missing_ok=True)
     n = 0
     with path.open("wb") as f:
         for line in generate(members, years, seed):
             f.write(line)
             n += 1
+    meta.write_text(json.dumps({**wanted, "lines": n, "size": path.stat().st_size}))
     return n
 
 

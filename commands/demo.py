@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -60,6 +61,21 @@ def _table(rows: list[dict[str, Any]], as_of: str) -> None:
     console.print(table)
 
 
+def known_by(lines: list[str], today: date, now: str) -> list[str]:
+    """The sample lines a fund could know on ``today``: effective and recorded by then.
+
+    The samples run into 2026; on a clock set earlier (``ZORGKAS_TODAY``) the demo shows
+    the members as the fund knew them that day instead of refusing events from its
+    future. A member's history is cut at the same day, so what is kept is consistent.
+    """
+    kept = []
+    for line in lines:
+        fields = json.loads(line)
+        if fields["on"] <= today.isoformat() and fields["recorded_at"] <= now:
+            kept.append(line)
+    return kept
+
+
 @click.command()
 @json_option
 @store_options
@@ -74,8 +90,13 @@ def demo(session: Session, as_json: bool) -> None:
     stamp = session.stamp()
     ledger = session.ledger
     if ledger.max_position() == 0:
-        events, members = ledger.import_lines(text.splitlines(), stamp.today, stamp.recorded_at)
-        click.echo(f"loaded {events} sample events for {members} members into {session.store_url}")
+        lines = known_by(text.splitlines(), stamp.today, stamp.recorded_at.isoformat())
+        events, members = ledger.import_lines(lines, stamp.today, stamp.recorded_at) if lines else (0, 0)
+        later = len(text.splitlines()) - len(lines)
+        click.echo(
+            f"loaded {events} sample events for {members} members into {session.store_url}"
+            + (f" ({later} sample events dated after today left out)" if later else "")
+        )
     else:
         click.echo(f"{session.store_url} already holds events; showing them")
     rows = []

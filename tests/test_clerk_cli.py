@@ -228,6 +228,20 @@ def test_demo_prints_a_readable_table_in_euro(sqlite_clerk: Clerk) -> None:
     assert len(rows) == 6 and {"insz", "arrears", "credit_cents"} <= set(rows[0])
 
 
+def test_demo_on_an_earlier_clock_shows_the_samples_as_known_that_day(sqlite_clerk: Clerk) -> None:
+    # The samples run into 2026; on 1 June 2025 the later ones are left out, not refused.
+    first = sqlite_clerk("demo", "--json", today="2025-06-01").output.splitlines()[0]
+    assert first.startswith("loaded ") and first.endswith("sample events dated after today left out)")
+    rows = [
+        json.loads(line)
+        for line in sqlite_clerk("demo", "--json", today="2025-06-01").output.splitlines()[1:]
+    ]
+    assert len(rows) == 6 and all(r["as_of"] == "2025-06-01" for r in rows)
+    # Nothing recorded after that day: the store's last event is one of 2025 at the latest.
+    history = json.loads(sqlite_clerk("history", "85061510214", "--json", today="2025-06-01").output)
+    assert len(history) > 3 and max(e["on"] for e in history) <= "2025-06-01"
+
+
 def test_a_loop_owned_elsewhere_gets_the_bar_through_its_progress_keyword(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
