@@ -6,8 +6,12 @@ SQLite store and, when ``ZORGKAS_TEST_POSTGRES`` is set, the PostgreSQL store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -156,3 +160,24 @@ def invite(clerk: Clerk, *years: int, on: str | None = None) -> None:
     for year in years:
         day = on or f"{year}-01-15"
         clerk("run", "invitations", "--year", str(year), "--on", day, today=max(day, clerk.today))
+
+
+def on_a_terminal(
+    args: list[str], store: str, today: str = "2025-03-01", stdout_too: bool = False
+) -> tuple[str, str]:
+    """(stdout, what the terminal showed) of one ``zorgkas`` process whose stderr (and
+    stdout, with ``stdout_too``) is a pseudo-terminal, as a clerk's screen is."""
+    main, child = pty.openpty()
+    env = {**os.environ, "ZORGKAS_STORE": store, "ZORGKAS_TODAY": today, "COLUMNS": "150"}
+    env.pop("ZORGKAS_PROGRESS", None)
+    cmd = [sys.executable, "-m", "commands.cli", *args]
+    out = child if stdout_too else subprocess.PIPE
+    proc = subprocess.run(cmd, stdout=out, stderr=child, env=env, timeout=120, check=False)
+    os.close(child)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(main, 4096):
+            shown += chunk
+    os.close(main)
+    assert proc.returncode == 0, shown
+    return (proc.stdout or b"").decode(), shown.decode()

@@ -3,14 +3,10 @@ exports, JSON errors, help that fits, and help examples that run."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import pty
 import shlex
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -18,41 +14,22 @@ import pytest
 from click.testing import CliRunner
 
 from commands.cli import cli
-from tests.conftest import Clerk
+from tests.conftest import Clerk, on_a_terminal
 from tests.test_clerk_explain import B, _story
-
-
-def _on_a_terminal(args: list[str], store: str) -> tuple[str, str]:
-    """(stdout, what the terminal showed on stderr) of one command run with stderr on a pty."""
-    main, child = pty.openpty()
-    env = {**os.environ, "ZORGKAS_STORE": store, "ZORGKAS_TODAY": "2025-03-01", "COLUMNS": "150"}
-    env.pop("ZORGKAS_PROGRESS", None)
-    cmd = [sys.executable, "-m", "commands.cli", *args]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=child, env=env, timeout=120, check=False)
-    os.close(child)
-    shown = b""
-    with contextlib.suppress(OSError):
-        while chunk := os.read(main, 4096):
-            shown += chunk
-    os.close(main)
-    assert proc.returncode == 0, shown
-    return proc.stdout.decode(), shown.decode()
 
 
 def test_export_shows_a_bar_on_a_terminal_and_keeps_stdout_for_the_summary(
     sqlite_clerk: Clerk, tmp_path: Path
 ) -> None:
     _story(sqlite_clerk)
-    out, shown = _on_a_terminal(["export", str(tmp_path / "all.jsonl")], sqlite_clerk.store)
+    out, shown = on_a_terminal(["export", str(tmp_path / "all.jsonl")], sqlite_clerk.store)
     assert out == f"exported 13 events to {tmp_path / 'all.jsonl'}\n"
     assert "export" in shown and "13/13" in shown and "events" in shown and "left" in shown
 
 
 def test_a_yearly_run_bar_counts_events_and_members(sqlite_clerk: Clerk) -> None:
     _story(sqlite_clerk)
-    out, shown = _on_a_terminal(
-        ["run", "letters", "--year", "2025", "--on", "2025-03-01"], sqlite_clerk.store
-    )
+    out, shown = on_a_terminal(["run", "letters", "--year", "2025", "--on", "2025-03-01"], sqlite_clerk.store)
     assert out == "letters 2025 on 2025-03-01: 0 members touched, 0 events written (R-LET-1)\n"
     assert "13/13" in shown and "· 1 member" in shown
 

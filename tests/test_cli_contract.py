@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from commands.cli import cli
 from ledger.errors import BadInput
 from ledger.money import parse_euro
-from tests.conftest import Clerk, make_insz
+from tests.conftest import Clerk, make_insz, on_a_terminal
 
 A = make_insz(date(1990, 2, 2), 41)
 
@@ -156,21 +155,9 @@ def test_fixed_clock_is_stored_as_the_recorded_time(clerk: Clerk) -> None:
 
 
 def test_a_yearly_run_shows_a_progress_bar_on_a_terminal(sqlite_clerk: Clerk) -> None:
-    import pty
-    import subprocess
-    import sys
-
     sqlite_clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01")
-    main, child = pty.openpty()
-    env = {**os.environ, "ZORGKAS_STORE": sqlite_clerk.store, "ZORGKAS_TODAY": "2026-11-23"}
-    cmd = [sys.executable, "-m", "commands.cli", "run", "invitations", "--year", "2026"]
-    proc = subprocess.run(cmd, stdout=child, stderr=child, env=env, timeout=60, check=False)
-    os.close(child)
-    shown = b""
-    with contextlib.suppress(OSError):
-        while chunk := os.read(main, 4096):
-            shown += chunk
-    os.close(main)
-    assert proc.returncode == 0
-    assert b"1 member" in shown and b"events" in shown  # the bar counts the events and members scanned
-    assert b"invitations 2026 on 2026-11-23: 0 members touched" in shown
+    _, shown = on_a_terminal(
+        ["run", "invitations", "--year", "2026"], sqlite_clerk.store, today="2026-11-23", stdout_too=True
+    )
+    assert "1 member" in shown and "events" in shown  # the bar counts the events and members scanned
+    assert "invitations 2026 on 2026-11-23: 0 members touched" in shown
