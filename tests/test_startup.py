@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from datetime import date
@@ -104,3 +105,37 @@ def test_pay_imports_only_the_facts_module(store: str) -> None:
     assert "commands.facts" in modules
     assert not {"commands.questions", "commands.data", "commands.runs", "commands.demo"} & modules
     assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+
+
+def _numbers(n: int, seed: int) -> list[str]:
+    """INSZ-like strings: random digits, and numbers with the check digits of either century
+    for every month 00-99 (national register, BIS, and the invalid ones between)."""
+    rnd = random.Random(seed)
+    out = [f"{rnd.randrange(10**11):011d}" for _ in range(n)]
+    for _ in range(n):
+        yy, mm, rest = rnd.randrange(100), rnd.randrange(100), rnd.randrange(10**5)
+        first9 = f"{yy:02d}{mm:02d}{rest:05d}"
+        for prefix in ("", "2"):
+            check = 97 - int(prefix + first9) % 97
+            out.append(f"{first9}{check:02d}")
+    return out + ["00000000000", "00000000097", "00000100128", "00200100128"]
+
+
+def test_insz_check_without_stdnum_agrees_with_stdnum() -> None:
+    """``validation._valid_insz`` (the clerk's fast path) accepts exactly what stdnum does."""
+    from stdnum.be import ssn
+
+    from ledger import validation
+
+    differ = [d for d in _numbers(20_000, 13) if validation._valid_insz(d) != ssn.is_valid(d)]
+    assert not differ, differ[:10]
+
+
+def test_ogm_check_digits_are_stdnums() -> None:
+    from stdnum.be import ogm_vcs
+
+    from ledger.identity import make_ogm
+
+    for year in (1999, 2024, 2026):
+        ogm = make_ogm(INSZ, year)
+        assert ogm_vcs.is_valid(ogm) and ogm[:2] == f"{year % 100:02d}"
