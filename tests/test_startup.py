@@ -34,14 +34,34 @@ finally:
 """
 
 NEVER_FOR_A_CLERK = (
-    "projections.reporting",
+    "projections.report",  # reporting, report_rows, report_schema, report_targets, report_worker
     "projections.datasette",
+    "projections.dossier",
+    "commands.workers",
+    "ledger.bulk",
+    "ledger.recorders_postgres",
     "datasette",
     "sqlite_utils",
     "rich",
     "psycopg",
+    "cryptography",
     "hypothesis",
     "pytest",
+    # python-stdnum brings ssl and pydoc: only a refused INSZ or an OGM needs it
+    "stdnum",
+    "ssl",
+    "pydoc",
+    "socket",
+    "email",
+    "http",
+    # a file written (tempfile, shutil, the compressors), a packaged file read through
+    # importlib.resources (zipfile), the account name (getpass: termios)
+    "tempfile",
+    "shutil",
+    "zipfile",
+    "importlib.resources",
+    "getpass",
+    "termios",
 )
 
 
@@ -98,6 +118,14 @@ def test_status_imports_only_the_questions_module(store: str) -> None:
     assert "commands.questions" in modules
     assert not {"commands.facts", "commands.data", "commands.runs", "commands.demo"} & modules
     assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+    # status --json words nothing: the timeline and the explanation stay unloaded
+    assert not {"projections.timeline", "projections.explain"} & modules
+
+
+def test_status_in_words_loads_the_timeline_only_then(store: str) -> None:
+    modules = imported_by(store, "status", INSZ)
+    assert "projections.timeline" in modules
+    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
 
 
 def test_pay_imports_only_the_facts_module(store: str) -> None:
@@ -139,3 +167,20 @@ def test_ogm_check_digits_are_stdnums() -> None:
     for year in (1999, 2024, 2026):
         ogm = make_ogm(INSZ, year)
         assert ogm_vcs.is_valid(ogm) and ogm[:2] == f"{year % 100:02d}"
+
+
+def test_a_refused_insz_is_worded_by_stdnum() -> None:
+    """The fast path only accepts; a refusal still carries python-stdnum's own reason."""
+    from stdnum.be import ssn
+    from stdnum.exceptions import ValidationError
+
+    from ledger import validation
+    from ledger.errors import BadInput
+
+    for bad in ("98010110300", "98130110389", "00000000000", "98.01.01-103.00"):
+        digits = bad.replace(".", "").replace("-", "")
+        with pytest.raises(ValidationError) as stdnum_says:
+            ssn.validate(digits)
+        with pytest.raises(BadInput) as ours:
+            validation.insz(bad)
+        assert ours.value.reason == f"not a valid INSZ number ({stdnum_says.value})"
