@@ -7,7 +7,6 @@ names the option and the value.
 from __future__ import annotations
 
 import functools
-import getpass
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -250,6 +249,8 @@ def _clerk(here: str | None, before: str | None) -> str:
 
 def _default_clerk() -> str:
     """Without --clerk or ZORGKAS_CLERK, the operating-system account that runs the command."""
+    import getpass  # here: it brings termios, and a clerk mostly names herself
+
     try:
         return validation.clerk(getpass.getuser())
     except (KeyError, OSError, BadInput):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -43,6 +42,8 @@ def check_target(target: str, *, force: bool, store_url: str | None = None, fiel
 def write_atomically(path: Path, chunks: Iterable[str], field: str = "FILE") -> None:
     """Write ``chunks`` to a temporary file beside ``path`` (0600), then rename it onto ``path``."""
     try:
+        import tempfile  # here: shutil, random and the compressors only for a command that writes a file
+
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
         raise BadInput(field, str(path), f"cannot be written ({exc.strerror})") from None

@@ -12,8 +12,6 @@ import click
 from commands.options import INSZ, Session, as_of_options, json_option, read_only, store_options
 from commands.output import check_target, write_atomically
 from ledger.history import History
-from projections import timeline
-from projections.explain import render, trace_json
 from projections.status import Status, status_of
 from projections.wording import and_list, day, eur, mandate, yes_no
 
@@ -28,6 +26,8 @@ def _dump(data: Any) -> None:
 
 def status_lines(data: dict[str, Any]) -> list[str]:
     """``status`` in words: the figures of the JSON, in euro and dates, no Python literals."""
+    from projections import timeline  # here: ``status --json`` words nothing
+
     arrears = data["arrears"]
     as_of = date.fromisoformat(data["as_of"])
     lines = [f"{data['insz']} on {day(as_of)}: {data['obligation']} ({data['obligation_rule']})"]
@@ -113,6 +113,8 @@ def history(
     Example:
       zorgkas history 98010110389 --known-on 2025-08-20T12:00:00
     """
+    from projections import timeline  # here, not at the top: ``status`` never needs it
+
     member = session.ledger.load(insz)
     as_of_day = as_of or session.today
     if not member.is_registered:
@@ -143,6 +145,8 @@ def explain(
     Example:
       zorgkas explain 98010110389 --as-of 2025-09-01
     """
+    from projections.explain import render, trace_json  # here: ``status`` never needs it
+
     st = _status(session, insz, as_of, known_on)
     if as_json:
         _dump(trace_json(st))

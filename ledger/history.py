@@ -36,6 +36,8 @@ class Residence:
 
 @dataclass(frozen=True)
 class History:
+    """A member's events as seen on ``as_of``, as known at ``known_on`` (None: all recorded)."""
+
     insz: str
     as_of: date
     known_on: datetime | None

@@ -9,8 +9,6 @@ import hashlib
 import hmac
 import uuid
 
-from stdnum.be import ogm_vcs
-
 FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "VZK")
 HEALTH_FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "NONE")
 OPEN_FUND = "VZK"  # R-FUND-1: the Vlaamse Zorgkas is open to everyone
@@ -80,4 +78,6 @@ def make_ogm(insz: str, year: int) -> str:
     """
     h = int(hashlib.sha256(insz.encode()).hexdigest(), 16) % 10**8
     base = f"{year % 100:02d}{h:08d}"
+    from stdnum.be import ogm_vcs  # here: python-stdnum's import (ssl, pydoc) only when used
+
     return base + ogm_vcs.calc_check_digits(base)

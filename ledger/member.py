@@ -58,6 +58,8 @@ class Stamp:
 
 @dataclass
 class Member:
+    """One member's event stream and the decisions a clerk's command asks of it."""
+
     insz: str
     events: list[ev.Event] = field(default_factory=list)
     _recorded: tuple[int, History] | None = field(default=None, repr=False, compare=False)

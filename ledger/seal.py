@@ -19,7 +19,6 @@ import functools
 import hashlib
 import hmac
 import os
-import secrets
 from pathlib import Path
 from uuid import UUID
 
@@ -53,6 +52,8 @@ def load_key(create: bool) -> bytes | None:
 
 
 def _create_key(path: Path) -> bytes:
+    import secrets  # here: only a new key needs it (base64, random: ~2 ms of every command)
+
     key = secrets.token_hex(32).encode()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

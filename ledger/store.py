@@ -171,6 +171,8 @@ def _no_secret(text: str, params: dict[str, Any]) -> str:
 
 @dataclass
 class Opened:
+    """How a store URL is opened: the recorder's settings and what the store allows."""
+
     env: dict[str, str]
     recorder_class: type
     read_only: bool = False

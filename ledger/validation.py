@@ -22,6 +22,7 @@ What a value may be (decisions where the rule book is silent, see docs/reliabili
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 import unicodedata
@@ -30,8 +31,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from stdnum.be import ogm_vcs, ssn
-from stdnum.exceptions import ValidationError
 
 from ledger import events as ev
 from ledger.dates import end_of_day
@@ -113,16 +112,47 @@ def insz(value: object, field: str = "INSZ") -> str:
     if len(value) > 20 or not _INSZ.fullmatch(value):
         raise BadInput(field, value, "not an INSZ: 11 digits, optionally with dots and a dash")
     digits = value.replace(".", "").replace("-", "")
+    if _valid_insz(digits):
+        return digits
+    # python-stdnum (ssl and pydoc come with it: ~20 ms) only to word the refusal
+    from stdnum.be import ssn
+    from stdnum.exceptions import ValidationError
+
     try:
         return ssn.validate(digits)
     except ValidationError as exc:
         raise BadInput(field, value, f"not a valid INSZ number ({exc})") from None
 
 
+def _valid_insz(digits: str) -> bool:
+    """Whether ``stdnum.be.ssn.validate`` accepts these 11 ASCII digits (a national register
+    or BIS number), without importing python-stdnum: a clerk's command validates one INSZ
+    and ``import stdnum`` costs more than the rest of the check. False sends the number to
+    stdnum itself, which words the refusal (tests/test_startup.py holds the two equal).
+
+    The last two digits are 97 minus the first nine modulo 97, with a ``2`` in front for
+    someone born from 2000 on (only for a two-digit year not after this year, as stdnum
+    does); the month is 0-12 (national register), 20-32 or 40-52 (BIS).
+    """
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit() or int(digits) == 0:
+        return False
+    month = int(digits[2:4])
+    if not (month <= 12 or 20 <= month <= 32 or 40 <= month <= 52):
+        return False
+    check = int(digits[9:])
+    if 97 - int(digits[:9]) % 97 == check:
+        return True
+    return int(digits[:2]) + 2000 <= date.today().year and 97 - int("2" + digits[:9]) % 97 == check
+
+
 def ogm(value: object, field: str = "--ogm") -> str:
     """The 12 digits of a structured message (OGM/VCS) with valid check digits."""
     if not isinstance(value, str) or not _OGM.fullmatch(value):
         raise BadInput(field, value, "not a structured message +++123/4567/89012+++ (12 digits)")
+    # imported here: python-stdnum brings ssl and pydoc, which a clerk's status never needs
+    from stdnum.be import ogm_vcs
+    from stdnum.exceptions import ValidationError
+
     try:
         return ogm_vcs.validate(value)
     except ValidationError as exc:
@@ -231,7 +261,11 @@ def _fields(cls: type[ev.Event]) -> _Fields:
     )
 
 
-_FIELDS = {cls: _fields(cls) for cls in ev.EVENT_TYPES}
+@functools.cache
+def _field_table() -> dict[type[ev.Event], _Fields]:
+    # Built by the first EventChecker, not at import: typing.get_type_hints on every event
+    # type costs a clerk's command, which never checks a decoded event, a few milliseconds.
+    return {cls: _fields(cls) for cls in ev.EVENT_TYPES}
 
 
 class EventChecker:
@@ -243,6 +277,7 @@ class EventChecker:
         self.today, self.now = today, now
         self.good_insz: set[str] = set()
         self.good_clerks: set[str] = set()
+        self.fields = _field_table()
 
     def check(self, e: ev.Event, line: int | None = None) -> ev.Event:
         try:
@@ -275,7 +310,7 @@ class EventChecker:
             raise BadInput("recorded_at", recorded.isoformat(), f"lies after now ({self.now})")
         if recorded.year < 1900:
             in_range(recorded.date(), "recorded_at")
-        dates, money, positive, years, year_lists, funds, texts, own, plain = _FIELDS[type(e)]
+        dates, money, positive, years, year_lists, funds, texts, own, plain = self.fields[type(e)]
         if plain:
             return msgspec.structs.replace(e, **fix) if fix else e
         for name in dates:

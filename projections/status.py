@@ -26,6 +26,8 @@ from ledger.rules.premium import Account, account, unclaimed_years
 
 @dataclass(frozen=True)
 class Status:
+    """What ``status`` answers about one member on one day: obligation, account, eligibility."""
+
     history: History
     obligation: Obligation
     account: Account

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from datetime import date
@@ -33,14 +34,34 @@ finally:
 """
 
 NEVER_FOR_A_CLERK = (
-    "projections.reporting",
+    "projections.report",  # reporting, report_rows, report_schema, report_targets, report_worker
     "projections.datasette",
+    "projections.dossier",
+    "commands.workers",
+    "ledger.bulk",
+    "ledger.recorders_postgres",
     "datasette",
     "sqlite_utils",
     "rich",
     "psycopg",
+    "cryptography",
     "hypothesis",
     "pytest",
+    # python-stdnum brings ssl and pydoc: only a refused INSZ or an OGM needs it
+    "stdnum",
+    "ssl",
+    "pydoc",
+    "socket",
+    "email",
+    "http",
+    # a file written (tempfile, shutil, the compressors), a packaged file read through
+    # importlib.resources (zipfile), the account name (getpass: termios)
+    "tempfile",
+    "shutil",
+    "zipfile",
+    "importlib.resources",
+    "getpass",
+    "termios",
 )
 
 
@@ -97,6 +118,14 @@ def test_status_imports_only_the_questions_module(store: str) -> None:
     assert "commands.questions" in modules
     assert not {"commands.facts", "commands.data", "commands.runs", "commands.demo"} & modules
     assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+    # status --json words nothing: the timeline and the explanation stay unloaded
+    assert not {"projections.timeline", "projections.explain"} & modules
+
+
+def test_status_in_words_loads_the_timeline_only_then(store: str) -> None:
+    modules = imported_by(store, "status", INSZ)
+    assert "projections.timeline" in modules
+    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
 
 
 def test_pay_imports_only_the_facts_module(store: str) -> None:
@@ -104,3 +133,54 @@ def test_pay_imports_only_the_facts_module(store: str) -> None:
     assert "commands.facts" in modules
     assert not {"commands.questions", "commands.data", "commands.runs", "commands.demo"} & modules
     assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+
+
+def _numbers(n: int, seed: int) -> list[str]:
+    """INSZ-like strings: random digits, and numbers with the check digits of either century
+    for every month 00-99 (national register, BIS, and the invalid ones between)."""
+    rnd = random.Random(seed)
+    out = [f"{rnd.randrange(10**11):011d}" for _ in range(n)]
+    for _ in range(n):
+        yy, mm, rest = rnd.randrange(100), rnd.randrange(100), rnd.randrange(10**5)
+        first9 = f"{yy:02d}{mm:02d}{rest:05d}"
+        for prefix in ("", "2"):
+            check = 97 - int(prefix + first9) % 97
+            out.append(f"{first9}{check:02d}")
+    return out + ["00000000000", "00000000097", "00000100128", "00200100128"]
+
+
+def test_insz_check_without_stdnum_agrees_with_stdnum() -> None:
+    """``validation._valid_insz`` (the clerk's fast path) accepts exactly what stdnum does."""
+    from stdnum.be import ssn
+
+    from ledger import validation
+
+    differ = [d for d in _numbers(20_000, 13) if validation._valid_insz(d) != ssn.is_valid(d)]
+    assert not differ, differ[:10]
+
+
+def test_ogm_check_digits_are_stdnums() -> None:
+    from stdnum.be import ogm_vcs
+
+    from ledger.identity import make_ogm
+
+    for year in (1999, 2024, 2026):
+        ogm = make_ogm(INSZ, year)
+        assert ogm_vcs.is_valid(ogm) and ogm[:2] == f"{year % 100:02d}"
+
+
+def test_a_refused_insz_is_worded_by_stdnum() -> None:
+    """The fast path only accepts; a refusal still carries python-stdnum's own reason."""
+    from stdnum.be import ssn
+    from stdnum.exceptions import ValidationError
+
+    from ledger import validation
+    from ledger.errors import BadInput
+
+    for bad in ("98010110300", "98130110389", "00000000000", "98.01.01-103.00"):
+        digits = bad.replace(".", "").replace("-", "")
+        with pytest.raises(ValidationError) as stdnum_says:
+            ssn.validate(digits)
+        with pytest.raises(BadInput) as ours:
+            validation.insz(bad)
+        assert ours.value.reason == f"not a valid INSZ number ({stdnum_says.value})"

@@ -37,6 +37,8 @@ from ledger.rules.obligation import (
 
 @dataclass(frozen=True)
 class Period:
+    """One membership of a care fund, from its start to its last day (open while ``end`` is None)."""
+
     start: date
     end: date | None  # last day of membership, None while open
     fund: str

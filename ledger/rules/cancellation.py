@@ -21,6 +21,8 @@ from ledger.rules.premium import account
 
 @dataclass(frozen=True)
 class CancellationDue:
+    """A voluntary member to cancel (R-AFF-4): the last day, and the unpaid premium years."""
+
     until: date
     unpaid_years: list[int]
 

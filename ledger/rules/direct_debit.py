@@ -32,6 +32,8 @@ from ledger.rules.affiliation import period_on
 
 @dataclass(frozen=True)
 class Mandate:
+    """A direct-debit mandate (R-PREM-8): the premium years it pays."""
+
     requested_on: date
     first_year: int
     until_year: int | None

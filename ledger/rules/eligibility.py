@@ -24,6 +24,8 @@ from ledger.rules.obligation import is_adult_in
 
 @dataclass(frozen=True)
 class Eligibility:
+    """Whether a member may have a care budget (R-ELIG-1..3), from when, and why."""
+
     eligible: bool
     eligible_from: date | None
     rules: list[str]

@@ -20,6 +20,8 @@ from ledger.history import History
 
 @dataclass(frozen=True)
 class Exemption:
+    """An exemption from premiums: its reason and the days it covers."""
+
     reason: str
     start: date
     end: date | None

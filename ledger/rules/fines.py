@@ -22,6 +22,8 @@ from ledger.rules.premium import account
 
 @dataclass(frozen=True)
 class FineDue:
+    """The fine of one letter's year (R-FINE-1): its amount and the premium years behind it."""
+
     year: int
     amount_cents: int
     reduced: bool

@@ -22,6 +22,8 @@ from ledger.rules.premium import account
 
 @dataclass(frozen=True)
 class Window:
+    """The window in which joining on time is still possible, and the obligation it follows."""
+
     years: tuple[int, ...]
     end: date
     start: ObligationStart

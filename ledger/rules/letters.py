@@ -25,6 +25,8 @@ from ledger.rules.premium import Account, account
 
 @dataclass(frozen=True)
 class LetterDue:
+    """A registered letter to send (R-LET-1): the unpaid premium years and the threshold crossed."""
+
     year: int
     premium_years: list[int]
     amount_cents: int

@@ -37,6 +37,8 @@ MAY_JOIN = (COMPULSORY, VOLUNTARY)
 
 @dataclass(frozen=True)
 class Obligation:
+    """Whether someone must, may or need not pay premiums, by which rule and why."""
+
     status: str  # compulsory | voluntary | exempt | excluded
     rule: str
     reason: str

@@ -191,6 +191,8 @@ class Allocation:
 
 @dataclass
 class YearAccount:
+    """One premium year of the account: what is due, what was paid and to which payments."""
+
     due: PremiumDue
     paid_cents: int = 0
     paid_on: date | None = None
@@ -209,6 +211,8 @@ class YearAccount:
 
 @dataclass
 class FineAccount:
+    """One fine of the account: what was paid of it, or the rule that annulled it."""
+
     fine: ev.FineImposed
     paid_cents: int = 0
     annulled_by: str | None = None  # the rule that annulled it
