@@ -59,6 +59,7 @@ class _Stream:
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
+    oid_bytes: bytes = b""  # the stream id's bytes, once per member (the seal covers them)
 
 
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
@@ -90,22 +91,14 @@ class LineChecker:
             raise BadInput("line", f"{len(text)} bytes", f"longer than {MAX_LINE} bytes", line_no)
         try:
             event = _typed.decode(text)
-            keys = _untyped.decode(text)
+            has_id = _carries_id(text, event, line_no)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
             # Slow path only for a line msgspec refuses: a precise message naming the field
             # (or a formatted INSZ, a lower-case region: accepted as the command line does).
             event, has_id = read_line(text, line_no)
         else:
-            # A repeated key is invisible to a decoder (the last one wins): every key ends
-            # in '":', so fewer keys than that marker means a repeat (or the marker inside
-            # a string): only then the exact, slow check.
-            if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
-                repeated = repeated_key(text)
-                if repeated is not None:
-                    raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
             if event.originator_id != ev.NIL or event.originator_version or event.chain:
                 raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
-            has_id = "id" in keys
         return self.values.check(event, line_no), has_id
 
     def event(self, text: str | bytes, line_no: int) -> ev.Event:
@@ -115,6 +108,28 @@ class LineChecker:
         if not has_id:
             e = msgspec.structs.replace(e, id=derived_id(e, position))
         return e
+
+
+def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> bool:
+    """Whether the line has an "id" key; refuses a repeated key (invisible to a decoder:
+    the last one wins).
+
+    A line that is exactly the decoded event's own encoding (as ``export`` writes it)
+    holds every key once, "id" among them: one encode and a compare instead of a second,
+    untyped decode. Any other line is decoded untyped: every key ends in '":', so fewer
+    keys than that marker means a repeat (or the marker inside a string): only then the
+    exact, slow check.
+    """
+    if isinstance(text, bytes):
+        canonical = _encoder.encode(event)
+        if text.startswith(canonical) and not text[len(canonical) :].strip():
+            return True
+    keys = _untyped.decode(text)
+    if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
+        repeated = repeated_key(text)
+        if repeated is not None:
+            raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
+    return "id" in keys
 
 
 class Importer:
@@ -137,7 +152,7 @@ class Importer:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz))
+            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes)
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -151,22 +166,26 @@ class Importer:
                 line_no,
             ) from None
         self.stored_ids.extend(s.id.bytes for s in stored)
-        return _Stream(oid, rows[-1][0], stored[-1].chain, StreamCheck(insz, stored, registered=True))
+        return _Stream(
+            oid, rows[-1][0], stored[-1].chain, StreamCheck(insz, stored, registered=True), oid.bytes
+        )
 
     def row(self, event: ev.Event, line_no: int) -> ImportRow:
         stream = self.streams.get(event.insz)
         if stream is None:
             stream = self.streams[event.insz] = self._stream(event.insz, line_no)
+        event_id = event.id.bytes
         stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
-        stream.check.record(event)
-        stream.version += 1
+        stream.check.record(event, event_id)
+        version = stream.version = stream.version + 1
         topic = TOPICS[type(event)]
-        placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=stream.version)
+        placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
         unsealed = _encoder.encode(placed)
-        stream.link = seal.link(self.key, stream.link, topic, stream.oid, stream.version, unsealed)
+        head = seal.head(stream.link, topic, stream.oid_bytes, version)
+        stream.link = seal.link_after(self.key, head, unsealed)
         state = self.to_stored(seal.sealed(unsealed, stream.link))
         self.events += 1
-        return ImportRow(stream.oid, stream.version, topic, state, event.id.bytes, line_no)
+        return ImportRow(stream.oid, version, topic, state, event_id, line_no)
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
