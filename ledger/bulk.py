@@ -59,7 +59,8 @@ class _Stream:
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
-    oid_bytes: bytes = b""  # the stream id's bytes, once per member (the seal covers them)
+    oid_bytes: bytes = b""  # the stream id's bytes and text, once per member (not per event)
+    oid_str: str = ""
 
 
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
@@ -85,34 +86,38 @@ class LineChecker:
         self.values = EventChecker(today, now)
         self.positions: dict[str, int] = {}  # lines per member so far (for derived ids)
 
-    def decode(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bool]:
-        """The checked event of one line and whether the line carried its id."""
+    def decode(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bool, bytes | None]:
+        """The checked event of one line, whether the line carried its id, and the line's
+        bytes when they are exactly the checked event's encoding (else None)."""
         if len(text) > MAX_LINE:
             raise BadInput("line", f"{len(text)} bytes", f"longer than {MAX_LINE} bytes", line_no)
         try:
             event = _typed.decode(text)
-            has_id = _carries_id(text, event, line_no)
+            has_id, canonical = _carries_id(text, event, line_no)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
             # Slow path only for a line msgspec refuses: a precise message naming the field
             # (or a formatted INSZ, a lower-case region: accepted as the command line does).
             event, has_id = read_line(text, line_no)
+            canonical = None
         else:
             if event.originator_id != ev.NIL or event.originator_version or event.chain:
                 raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
-        return self.values.check(event, line_no), has_id
+        checked = self.values.check(event, line_no)
+        return checked, has_id, canonical if checked is event else None
 
-    def event(self, text: str | bytes, line_no: int) -> ev.Event:
-        """The checked event of one line, with its id (derived when the line has none)."""
-        e, has_id = self.decode(text, line_no)
+    def event(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bytes | None]:
+        """The checked event of one line, with its id (derived when the line has none), and
+        its encoding when the line is exactly that (the importer then reuses the bytes)."""
+        e, has_id, canonical = self.decode(text, line_no)
         position = self.positions[e.insz] = self.positions.get(e.insz, 0) + 1
         if not has_id:
-            e = msgspec.structs.replace(e, id=derived_id(e, position))
-        return e
+            return msgspec.structs.replace(e, id=derived_id(e, position)), None
+        return e, canonical
 
 
-def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> bool:
-    """Whether the line has an "id" key; refuses a repeated key (invisible to a decoder:
-    the last one wins).
+def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> tuple[bool, bytes | None]:
+    """Whether the line has an "id" key, and the event's encoding when the line is exactly
+    that; refuses a repeated key (invisible to a decoder: the last one wins).
 
     A line that is exactly the decoded event's own encoding (as ``export`` writes it)
     holds every key once, "id" among them: one encode and a compare instead of a second,
@@ -123,13 +128,32 @@ def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> bool:
     if isinstance(text, bytes):
         canonical = _encoder.encode(event)
         if text.startswith(canonical) and not text[len(canonical) :].strip():
-            return True
+            return True, canonical
     keys = _untyped.decode(text)
     if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
         repeated = repeated_key(text)
         if repeated is not None:
             raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
-    return "id" in keys
+    return "id" in keys, None
+
+
+# An event as a file holds it ends with the fields the store sets, unset: an import writes
+# them by replacing this tail (the same bytes as encoding the placed event: msgspec writes
+# a struct's fields in their declared order, a UUID as its canonical string).
+_UNPLACED = b',"originator_id":"%s","originator_version":0,"chain":""}' % str(ev.NIL).encode()
+
+
+def placed_bytes(canonical: bytes, oid: str, version: int, link: str) -> bytes | None:
+    """``canonical`` (an unplaced event's encoding) placed in a stream with its link, or
+    None when it does not end with the unplaced tail."""
+    if not canonical.endswith(_UNPLACED):
+        return None
+    return b'%s,"originator_id":"%s","originator_version":%d,"chain":"%s"}' % (
+        canonical[: -len(_UNPLACED)],
+        oid.encode(),
+        version,
+        link.encode(),
+    )
 
 
 class Importer:
@@ -152,7 +176,7 @@ class Importer:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes)
+            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid))
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -167,10 +191,16 @@ class Importer:
             ) from None
         self.stored_ids.extend(s.id.bytes for s in stored)
         return _Stream(
-            oid, rows[-1][0], stored[-1].chain, StreamCheck(insz, stored, registered=True), oid.bytes
+            oid,
+            rows[-1][0],
+            stored[-1].chain,
+            StreamCheck(insz, stored, registered=True),
+            oid.bytes,
+            str(oid),
         )
 
-    def row(self, event: ev.Event, line_no: int) -> ImportRow:
+    def row(self, event: ev.Event, line_no: int, canonical: bytes | None = None) -> ImportRow:
+        """The stored row of a checked event; ``canonical``: its encoding, if known."""
         stream = self.streams.get(event.insz)
         if stream is None:
             stream = self.streams[event.insz] = self._stream(event.insz, line_no)
@@ -179,11 +209,17 @@ class Importer:
         stream.check.record(event, event_id)
         version = stream.version = stream.version + 1
         topic = TOPICS[type(event)]
-        placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
-        unsealed = _encoder.encode(placed)
         head = seal.head(stream.link, topic, stream.oid_bytes, version)
-        stream.link = seal.link_after(self.key, head, unsealed)
-        state = self.to_stored(seal.sealed(unsealed, stream.link))
+        unsealed = None if canonical is None else placed_bytes(canonical, stream.oid_str, version, "")
+        if unsealed is None:
+            placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
+            unsealed = _encoder.encode(placed)
+            stream.link = seal.link_after(self.key, head, unsealed)
+            state = seal.sealed(unsealed, stream.link)
+        else:  # the line's own bytes, placed: no second encode
+            stream.link = seal.link_after(self.key, head, unsealed)
+            state = placed_bytes(canonical, stream.oid_str, version, stream.link)  # type: ignore[arg-type]
+        state = self.to_stored(state)
         self.events += 1
         return ImportRow(stream.oid, version, topic, state, event_id, line_no)
 
@@ -192,7 +228,8 @@ class Importer:
         for first, batch in _line_batches(bounded_lines(lines), LINE_BATCH):
             for n, text in enumerate(batch, start=first):
                 if text.strip():
-                    yield self.row(checker.event(text, n), n)
+                    event, canonical = checker.event(text, n)
+                    yield self.row(event, n, canonical)
 
     def job(self, lines: Iterable[str | bytes]) -> ImportJob:
         """The import as the store adapter runs it, inside its transaction."""
