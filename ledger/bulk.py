@@ -143,17 +143,16 @@ def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> tuple[bool,
 _UNPLACED = b',"originator_id":"%s","originator_version":0,"chain":""}' % str(ev.NIL).encode()
 
 
-def placed_bytes(canonical: bytes, oid: str, version: int, link: str) -> bytes | None:
-    """``canonical`` (an unplaced event's encoding) placed in a stream with its link, or
-    None when it does not end with the unplaced tail."""
+def placed_head(canonical: bytes, oid: str, version: int) -> bytes | None:
+    """``canonical`` (an unplaced event's encoding) placed in a stream, up to the link's
+    value (the link then closes it: ``+ link + b'"}'``); None when it does not end with
+    the unplaced tail."""
     if not canonical.endswith(_UNPLACED):
         return None
-    return b'%s,"originator_id":"%s","originator_version":%d,"chain":"%s"}' % (
-        canonical[: -len(_UNPLACED)],
-        oid.encode(),
-        version,
-        link.encode(),
-    )
+    return b"".join(
+        (canonical[: -len(_UNPLACED)], b',"originator_id":"', oid.encode(), b'","originator_version":',
+         str(version).encode(), b',"chain":"')
+    )  # fmt: skip
 
 
 class Importer:
@@ -210,15 +209,15 @@ class Importer:
         version = stream.version = stream.version + 1
         topic = TOPICS[type(event)]
         head = seal.head(stream.link, topic, stream.oid_bytes, version)
-        unsealed = None if canonical is None else placed_bytes(canonical, stream.oid_str, version, "")
-        if unsealed is None:
-            placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
-            unsealed = _encoder.encode(placed)
+        placed = None if canonical is None else placed_head(canonical, stream.oid_str, version)
+        if placed is None:
+            moved = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
+            unsealed = _encoder.encode(moved)
             stream.link = seal.link_after(self.key, head, unsealed)
             state = seal.sealed(unsealed, stream.link)
         else:  # the line's own bytes, placed: no second encode
-            stream.link = seal.link_after(self.key, head, unsealed)
-            state = placed_bytes(canonical, stream.oid_str, version, stream.link)  # type: ignore[arg-type]
+            stream.link = seal.link_after(self.key, head, placed + b'"}')
+            state = b"".join((placed, stream.link.encode(), b'"}'))
         state = self.to_stored(state)
         self.events += 1
         return ImportRow(stream.oid, version, topic, state, event_id, line_no)
