@@ -10,7 +10,9 @@ registration first and once, R-FUND-1, no fine without its letter, reversals and
 retractions of real events only, judged over the member's stored events too), numbered
 after each member's last stored event, sealed (``ledger/seal.py``), and written in chunks
 inside **one** transaction by the store adapter (``ledger/recorders.py``): the file lands
-whole or not at all. Memory grows with the number of members (their last version and
+whole or not at all. A line written exactly as its event's encoding (as the benchmark's
+files are) is decoded once and its own bytes are placed and sealed; any other line takes
+the general path, to the same stored bytes. Memory grows with the number of members (their last version and
 link) plus 17 bytes per event for the guards.
 """
 

@@ -7,8 +7,9 @@ a file kept outside the database (``ZORGKAS_SEAL_KEY_FILE``, default
 ``~/.zorgkas/seal.key``, created 0600 on first write): someone who can write to the
 database but not read that file cannot make an edited event fit its chain.
 
-``link`` is the one function that computes a link; appends, imports, ``verify`` and
-``reseal`` all call it. A keyed link is written ``h1:<hex>``; a link of the plain
+``link`` is the one function that computes a link (through ``link_after``, which an
+import calls with a head it builds from values kept per member); appends, imports,
+``verify`` and ``reseal`` all use it. A keyed link is written ``h1:<hex>``; a link of the plain
 SHA-256 chains of earlier versions (64 hex digits, no prefix) is still checked as such
 (``legacy_link``) until ``zorgkas reseal`` re-seals the store.
 """
