@@ -10,7 +10,9 @@ registration first and once, R-FUND-1, no fine without its letter, reversals and
 retractions of real events only, judged over the member's stored events too), numbered
 after each member's last stored event, sealed (``ledger/seal.py``), and written in chunks
 inside **one** transaction by the store adapter (``ledger/recorders.py``): the file lands
-whole or not at all. Memory grows with the number of members (their last version and
+whole or not at all. A line written exactly as its event's encoding (as the benchmark's
+files are) is decoded once and its own bytes are placed and sealed; any other line takes
+the general path, to the same stored bytes. Memory grows with the number of members (their last version and
 link) plus 17 bytes per event for the guards.
 """
 
@@ -59,6 +61,8 @@ class _Stream:
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
+    oid_bytes: bytes = b""  # the stream id's bytes and text, once per member (not per event)
+    oid_str: str = ""
 
 
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
@@ -84,37 +88,73 @@ class LineChecker:
         self.values = EventChecker(today, now)
         self.positions: dict[str, int] = {}  # lines per member so far (for derived ids)
 
-    def decode(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bool]:
-        """The checked event of one line and whether the line carried its id."""
+    def decode(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bool, bytes | None]:
+        """The checked event of one line, whether the line carried its id, and the line's
+        bytes when they are exactly the checked event's encoding (else None)."""
         if len(text) > MAX_LINE:
             raise BadInput("line", f"{len(text)} bytes", f"longer than {MAX_LINE} bytes", line_no)
         try:
             event = _typed.decode(text)
-            keys = _untyped.decode(text)
+            has_id, canonical = _carries_id(text, event, line_no)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
             # Slow path only for a line msgspec refuses: a precise message naming the field
             # (or a formatted INSZ, a lower-case region: accepted as the command line does).
             event, has_id = read_line(text, line_no)
+            canonical = None
         else:
-            # A repeated key is invisible to a decoder (the last one wins): every key ends
-            # in '":', so fewer keys than that marker means a repeat (or the marker inside
-            # a string): only then the exact, slow check.
-            if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
-                repeated = repeated_key(text)
-                if repeated is not None:
-                    raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
             if event.originator_id != ev.NIL or event.originator_version or event.chain:
                 raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
-            has_id = "id" in keys
-        return self.values.check(event, line_no), has_id
+        checked = self.values.check(event, line_no)
+        return checked, has_id, canonical if checked is event else None
 
-    def event(self, text: str | bytes, line_no: int) -> ev.Event:
-        """The checked event of one line, with its id (derived when the line has none)."""
-        e, has_id = self.decode(text, line_no)
+    def event(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bytes | None]:
+        """The checked event of one line, with its id (derived when the line has none), and
+        its encoding when the line is exactly that (the importer then reuses the bytes)."""
+        e, has_id, canonical = self.decode(text, line_no)
         position = self.positions[e.insz] = self.positions.get(e.insz, 0) + 1
         if not has_id:
-            e = msgspec.structs.replace(e, id=derived_id(e, position))
-        return e
+            return msgspec.structs.replace(e, id=derived_id(e, position)), None
+        return e, canonical
+
+
+def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> tuple[bool, bytes | None]:
+    """Whether the line has an "id" key, and the event's encoding when the line is exactly
+    that; refuses a repeated key (invisible to a decoder: the last one wins).
+
+    A line that is exactly the decoded event's own encoding (as ``export`` writes it)
+    holds every key once, "id" among them: one encode and a compare instead of a second,
+    untyped decode. Any other line is decoded untyped: every key ends in '":', so fewer
+    keys than that marker means a repeat (or the marker inside a string): only then the
+    exact, slow check.
+    """
+    if isinstance(text, bytes):
+        canonical = _encoder.encode(event)
+        if text.startswith(canonical) and not text[len(canonical) :].strip():
+            return True, canonical
+    keys = _untyped.decode(text)
+    if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
+        repeated = repeated_key(text)
+        if repeated is not None:
+            raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
+    return "id" in keys, None
+
+
+# An event as a file holds it ends with the fields the store sets, unset: an import writes
+# them by replacing this tail (the same bytes as encoding the placed event: msgspec writes
+# a struct's fields in their declared order, a UUID as its canonical string).
+_UNPLACED = b',"originator_id":"%s","originator_version":0,"chain":""}' % str(ev.NIL).encode()
+
+
+def placed_head(canonical: bytes, oid: str, version: int) -> bytes | None:
+    """``canonical`` (an unplaced event's encoding) placed in a stream, up to the link's
+    value (the link then closes it: ``+ link + b'"}'``); None when it does not end with
+    the unplaced tail."""
+    if not canonical.endswith(_UNPLACED):
+        return None
+    return b"".join(
+        (canonical[: -len(_UNPLACED)], b',"originator_id":"', oid.encode(), b'","originator_version":',
+         str(version).encode(), b',"chain":"')
+    )  # fmt: skip
 
 
 class Importer:
@@ -137,7 +177,7 @@ class Importer:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz))
+            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid))
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -151,29 +191,46 @@ class Importer:
                 line_no,
             ) from None
         self.stored_ids.extend(s.id.bytes for s in stored)
-        return _Stream(oid, rows[-1][0], stored[-1].chain, StreamCheck(insz, stored, registered=True))
+        return _Stream(
+            oid,
+            rows[-1][0],
+            stored[-1].chain,
+            StreamCheck(insz, stored, registered=True),
+            oid.bytes,
+            str(oid),
+        )
 
-    def row(self, event: ev.Event, line_no: int) -> ImportRow:
+    def row(self, event: ev.Event, line_no: int, canonical: bytes | None = None) -> ImportRow:
+        """The stored row of a checked event; ``canonical``: its encoding, if known."""
         stream = self.streams.get(event.insz)
         if stream is None:
             stream = self.streams[event.insz] = self._stream(event.insz, line_no)
+        event_id = event.id.bytes
         stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
-        stream.check.record(event)
-        stream.version += 1
+        stream.check.record(event, event_id)
+        version = stream.version = stream.version + 1
         topic = TOPICS[type(event)]
-        placed = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=stream.version)
-        unsealed = _encoder.encode(placed)
-        stream.link = seal.link(self.key, stream.link, topic, stream.oid, stream.version, unsealed)
-        state = self.to_stored(seal.sealed(unsealed, stream.link))
+        head = seal.head(stream.link, topic, stream.oid_bytes, version)
+        placed = None if canonical is None else placed_head(canonical, stream.oid_str, version)
+        if placed is None:
+            moved = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
+            unsealed = _encoder.encode(moved)
+            stream.link = seal.link_after(self.key, head, unsealed)
+            state = seal.sealed(unsealed, stream.link)
+        else:  # the line's own bytes, placed: no second encode
+            stream.link = seal.link_after(self.key, head, placed + b'"}')
+            state = b"".join((placed, stream.link.encode(), b'"}'))
+        state = self.to_stored(state)
         self.events += 1
-        return ImportRow(stream.oid, stream.version, topic, state, event.id.bytes, line_no)
+        return ImportRow(stream.oid, version, topic, state, event_id, line_no)
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
         for first, batch in _line_batches(bounded_lines(lines), LINE_BATCH):
             for n, text in enumerate(batch, start=first):
                 if text.strip():
-                    yield self.row(checker.event(text, n), n)
+                    event, canonical = checker.event(text, n)
+                    yield self.row(event, n, canonical)
 
     def job(self, lines: Iterable[str | bytes]) -> ImportJob:
         """The import as the store adapter runs it, inside its transaction."""

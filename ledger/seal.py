@@ -7,8 +7,9 @@ a file kept outside the database (``ZORGKAS_SEAL_KEY_FILE``, default
 ``~/.zorgkas/seal.key``, created 0600 on first write): someone who can write to the
 database but not read that file cannot make an edited event fit its chain.
 
-``link`` is the one function that computes a link; appends, imports, ``verify`` and
-``reseal`` all call it. A keyed link is written ``h1:<hex>``; a link of the plain
+``link`` is the one function that computes a link (through ``link_after``, which an
+import calls with a head it builds from values kept per member); appends, imports,
+``verify`` and ``reseal`` all use it. A keyed link is written ``h1:<hex>``; a link of the plain
 SHA-256 chains of earlier versions (64 hex digits, no prefix) is still checked as such
 (``legacy_link``) until ``zorgkas reseal`` re-seals the store.
 """
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import os
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from ledger.errors import BadInput
@@ -89,16 +90,39 @@ def sealed(unsealed: bytes, link_value: str) -> bytes:
 
 def link(key: bytes, previous: str, topic: str, oid: UUID, version: int, unsealed: bytes) -> str:
     """The keyed link of one event: everything that makes it this event at this place."""
-    mac = _keyed(key).copy()
-    mac.update(previous.encode() + b"\n" + topic.encode() + b"\n" + oid.bytes + version.to_bytes(8, "big"))
+    return link_after(key, head(previous, topic, oid.bytes, version), unsealed)
+
+
+def head(previous: str, topic: str, oid: bytes, version: int) -> bytes:
+    """What a link covers before the event's bytes: the previous link, topic, stream, version."""
+    return previous.encode() + b"\n" + topic.encode() + b"\n" + oid + version.to_bytes(8, "big")
+
+
+def link_after(key: bytes, head_bytes: bytes, unsealed: bytes) -> str:
+    """``link`` from its ``head`` (an import builds heads from values it keeps per member)."""
+    inner, outer = _pads(key)
+    mac = inner.copy()
+    mac.update(head_bytes)
     mac.update(unsealed)
-    return PREFIX + mac.hexdigest()
+    done = outer.copy()
+    done.update(mac.digest())
+    return PREFIX + done.hexdigest()
 
 
 @functools.lru_cache(maxsize=4)
-def _keyed(key: bytes) -> hmac.HMAC:
-    """The HMAC state after the key (copied per link: the key is set up once)."""
-    return hmac.new(key, digestmod=hashlib.sha256)
+def _pads(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256 (RFC 2104) as two SHA-256 states after the padded key, copied per link:
+    the same value as ``hmac.new(key, msg, sha256)``, without its Python object per event
+    (and without the key set-up of the one-shot ``hmac.digest`` each time)."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+_BLOCK = 64  # SHA-256's block size
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
 def legacy_link(previous: str, unsealed: bytes) -> str:
