@@ -79,6 +79,8 @@ class History:
         """The same knowledge, looking at an earlier effective date."""
         if as_of > self.as_of:
             raise ValueError("a history can only be narrowed")
+        if as_of == self.as_of:
+            return self  # the same view: its memoized rule results stay valid
         return History(
             insz=self.insz,
             as_of=as_of,

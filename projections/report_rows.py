@@ -149,6 +149,37 @@ _DATE_FIELDS = {
 }
 
 
+def _date_fields(kind: type) -> tuple[tuple[str, timedelta], ...]:
+    """The date fields of ``_DATE_FIELDS`` an event type has, looked up once per type."""
+    found = _FIELDS_OF.get(kind)
+    if found is None:
+        found = _FIELDS_OF[kind] = tuple((n, a) for n, a in _DATE_FIELDS.items() if hasattr(kind, n))
+    return found
+
+
+_FIELDS_OF: dict[type, tuple[tuple[str, timedelta], ...]] = {}
+# The parameters' own dates around one year, per loaded parameters (a reload gives new ones).
+_CALENDAR: dict[int, tuple[object, list[date]]] = {}
+
+
+def _calendar(year: int) -> list[date]:
+    """The dates the parameters name for ``year`` and the next (R-PREM-5, R-PREM-2, R-ELIG-1)."""
+    data = parameters.raw()
+    cached = _CALENDAR.get(year)
+    if cached is not None and cached[0] is data:
+        return cached[1]
+    days: list[date] = []
+    for y in (year, year + 1):
+        for rule_day in (parameters.budget_deduction_day, parameters.premium_due):
+            days.append(rule_day(y))
+    for start, until, *_rest in parameters.residence_periods():
+        days.append(start)
+        if until < date.max:
+            days.append(until + timedelta(days=1))
+    _CALENDAR[year] = (data, days)
+    return days
+
+
 def next_change(status: Status) -> date:
     """The first date after ``history.as_of`` on which this member's rows may change
     without a new event: the smallest of the dates named by the events and the rules.
@@ -160,21 +191,15 @@ def next_change(status: Status) -> date:
     day = history.as_of
     later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
     for e in history.events:
-        for name, after in _DATE_FIELDS.items():
-            value = getattr(e, name, None)
+        for name, after in _date_fields(type(e)):
+            value = getattr(e, name)
             if isinstance(value, date):
                 later.add(value + after)
-    for year in (day.year, day.year + 1):
-        for rule_day in (parameters.budget_deduction_day, parameters.premium_due):
-            later.add(rule_day(year))
+    later.update(_calendar(day.year))
     later.add(jan1(history.born.year + parameters.obligation_age()))
     if status.eligibility.eligible_from:
         later.add(status.eligibility.eligible_from)
     window = window_on(history, day)
     if window is not None:
         later.add(window.end + timedelta(days=1))  # open through its last day
-    for start, until, *_rest in parameters.residence_periods():
-        later.add(start)
-        if until < date.max:
-            later.add(until + timedelta(days=1))
     return min(d for d in later if d > day)
