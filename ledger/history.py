@@ -34,6 +34,10 @@ class Residence:
     event: ev.Event
 
 
+def _on(e: ev.Event) -> date:
+    return e.on
+
+
 @dataclass(frozen=True)
 class History:
     insz: str
@@ -46,8 +50,15 @@ class History:
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for e in sorted(self.events, key=lambda e: e.on):
-            self._by_type.setdefault(type(e), []).append(e)
+        ordered = sorted(self.events, key=_on)
+        by_type = self._by_type
+        for e in ordered:
+            kind = type(e)
+            if kind in by_type:
+                by_type[kind].append(e)
+            else:
+                by_type[kind] = [e]
+        self._memo["in_order"] = ordered
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A rule result computed once per view (the view is immutable)."""
@@ -63,8 +74,11 @@ class History:
         as_of: date,
         known_on: datetime | None = None,
     ) -> History:
-        known = [e for e in events if known_on is None or e.recorded_at <= known_on]
+        known = list(events) if known_on is None else [e for e in events if e.recorded_at <= known_on]
         retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
+        if not retracted:  # nothing retracted (most members): only the effective date filters
+            kept = tuple(e for e in known if e.on <= as_of or isinstance(e, ev.Registered))
+            return cls(insz=insz, as_of=as_of, known_on=known_on, events=kept)
         kept = tuple(
             e
             for e in known

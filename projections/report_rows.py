@@ -69,6 +69,8 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     res = history.residence_on(as_of)
     pending = aff.pending_switch(history, as_of)
 
+    params = parameters.raw()
+
     def fund_on(day: date) -> str | None:
         return aff.fund_on(history, day)
 
@@ -89,7 +91,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         rows["claims"].append((
             mk, year, fund_on(max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
             ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on, due.owed_from,
-            parameters.premium_due(year), ya.paid_on, due.source, due.confirmed, len(due.adjustments),
+            _premium_due(year, params), ya.paid_on, due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     for pay in history.of(ev.PremiumPaid):
@@ -131,6 +133,17 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     for sw in history.of(ev.FundSwitched):
         rows["fund_switches"].append((mk, sw.from_fund, sw.to_fund, sw.on, sw.effective))
     return rows, status
+
+
+_DUE: dict[int, tuple[object, date]] = {}
+
+
+def _premium_due(year: int, data: object) -> date:
+    """R-PREM-2 for ``year``, computed once per loaded parameters ``data`` (a reload gives new ones)."""
+    cached = _DUE.get(year)
+    if cached is None or cached[0] is not data:
+        cached = _DUE[year] = (data, parameters.premium_due(year))
+    return cached[1]
 
 
 def _day(iso: str | None) -> date | None:

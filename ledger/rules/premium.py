@@ -109,8 +109,13 @@ def covering_period(history: History, year: int) -> Period | None:
 def dues(history: History) -> list[PremiumDue]:
     """Premiums owed by ``history.as_of``: claims whose year a membership covers (R-PREM-9)."""
     owed: list[PremiumDue] = []
-    for year, claim in claims(history).items():
-        period = covering_period(history, year)
+    found = claims(history)
+    if not found:
+        return owed
+    spans = periods(history)
+    for year, claim in found.items():
+        # covering_period and claim_void, with the view's periods read once.
+        period = next((p for p in spans if p.covers_year(year)), None)
         if period is None or claim_void(history, claim):
             continue
         owed_from = max(claim.on, period.opened_by.on)
