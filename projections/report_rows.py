@@ -63,7 +63,6 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         return rows, None
     status = Status.of(history)
     acc = status.account
-    data = status.to_json()
     mk = pseudonym(key, member.insz)
     reg = history.registration
     res = history.residence_on(as_of)
@@ -74,14 +73,18 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     def fund_on(day: date) -> str | None:
         return aff.fund_on(history, day)
 
-    arrears = data["arrears"]
+    # The figures of ``status --json`` (Status.to_json), read from the status directly:
+    # building the whole JSON (premium list, letters, mandate) for a few fields cost a tenth
+    # of a rebuild. tests/test_reporting.py compares the two.
+    fund = aff.fund_on(history, as_of)
+    premiums_cents, fines_cents = acc.premiums_outstanding_cents, acc.fines_outstanding_cents
     rows["members"].append((
         mk, member.insz if with_insz else None, reg.born.year, res.region, res.situation,
-        reg.health_fund, data["obligation"], bool(data["affiliated"]), data["fund"], data["kind"],
-        _day(data["affiliated_since"]), data["joined_on_time"], bool(data["eligible"]),
-        _day(data["eligible_from"]), history.died_on(), arrears["premiums_cents"],
-        arrears["fines_cents"], arrears["total_cents"], data["credit_cents"],
-        _json(arrears["unpaid_years"]), _json(prem.unclaimed_years(history)),
+        reg.health_fund, status.obligation.status, fund is not None, fund, aff.kind_on(history, as_of),
+        aff.affiliated_since(history, as_of), status.joined_on_time, bool(status.eligibility.eligible),
+        status.eligibility.eligible_from, history.died_on(), premiums_cents,
+        fines_cents, premiums_cents + fines_cents, acc.credit_cents,
+        _json(acc.unpaid_years()), _json(prem.unclaimed_years(history)),
         pending.to_fund if pending else None, pending.effective if pending else None,
     ))  # fmt: skip
     for p in aff.periods(history):
@@ -144,10 +147,6 @@ def _premium_due(year: int, data: object) -> date:
     if cached is None or cached[0] is not data:
         cached = _DUE[year] = (data, parameters.premium_due(year))
     return cached[1]
-
-
-def _day(iso: str | None) -> date | None:
-    return date.fromisoformat(iso) if iso else None
 
 
 # A date an event names, and when the figures change: from a start date on that day, after

@@ -46,8 +46,8 @@ from ledger import events as ev
 from ledger import parameters
 from ledger.history import History
 from ledger.rules.affiliation import Period, periods
-from ledger.rules.exemption import exempt_year, exemptions
-from ledger.rules.obligation import is_adult_in
+from ledger.rules.exemption import Exemption, exempt_year, exemptions
+from ledger.rules.obligation import is_adult_in, turns_26_year
 
 Claim = ev.PremiumInvited | ev.PremiumDeducted
 
@@ -93,7 +93,11 @@ def claim_void(history: History, claim: Claim) -> bool:
     """R-PREM-3, R-PREM-4: a claim for a year without premium, or made after the death."""
     if not is_adult_in(history, claim.year):
         return True
-    for x in exemptions(history):
+    return _void_by_exemption(exemptions(history), claim)
+
+
+def _void_by_exemption(exempt: list[Exemption], claim: Claim) -> bool:
+    for x in exempt:
         if x.reason == "death":
             if x.start < claim.on:
                 return True
@@ -113,10 +117,12 @@ def dues(history: History) -> list[PremiumDue]:
     if not found:
         return owed
     spans = periods(history)
+    adult_from = turns_26_year(history)
+    exempt = exemptions(history)
     for year, claim in found.items():
-        # covering_period and claim_void, with the view's periods read once.
+        # covering_period and claim_void, with what they read from the view read once.
         period = next((p for p in spans if p.covers_year(year)), None)
-        if period is None or claim_void(history, claim):
+        if period is None or year < adult_from or (exempt and _void_by_exemption(exempt, claim)):
             continue
         owed_from = max(claim.on, period.opened_by.on)
         owed.append(
@@ -461,7 +467,7 @@ def _fold(history: History) -> Account:
             acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
         elif item.upheld:  # type: ignore[attr-defined]
             acc.annul(item.fine_year, "R-FINE-2")  # type: ignore[attr-defined]
-        if (kind == _PAY or kind == _DEDUCT) and acc.fines:
+        if kind in (_PAY, _DEDUCT) and acc.fines:
             _annul_fines_paid_in_time(acc, day)
     return acc
 
