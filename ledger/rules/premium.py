@@ -280,8 +280,10 @@ class Account:
         return take
 
     def _open_years(self, *, skip_fined: bool = False) -> list[int]:
-        fined = self.fined_years()
         open_years = [y for y, a in self.years.items() if a.outstanding_cents > 0]
+        if not self.fines:  # most members: no fine, so no fined year to put last
+            return sorted(open_years)
+        fined = self.fined_years()
         if skip_fined:
             open_years = [y for y in open_years if y not in fined]
         # R-PREM-7: oldest first, years that can still lead to a fine before fined ones.
