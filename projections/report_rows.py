@@ -30,6 +30,7 @@ from ledger.member import Member
 from ledger.rules import affiliation as aff
 from ledger.rules import premium as prem
 from ledger.rules.joining import window_on
+from ledger.rules.obligation import turns_26_year
 from projections.report_schema import BY_NAME
 from projections.status import Status
 
@@ -208,7 +209,7 @@ def next_change(status: Status) -> date:
             if isinstance(value, date):
                 later.add(value + after)
     later.update(_calendar(day.year))
-    later.add(jan1(history.born.year + parameters.obligation_age()))
+    later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view
     if status.eligibility.eligible_from:
         later.add(status.eligibility.eligible_from)
     window = window_on(history, day)
