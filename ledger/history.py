@@ -34,6 +34,10 @@ class Residence:
     event: ev.Event
 
 
+def _on(e: ev.Event) -> date:
+    return e.on
+
+
 @dataclass(frozen=True)
 class History:
     """A member's events as seen on ``as_of``, as known at ``known_on`` (None: all recorded)."""
@@ -48,8 +52,15 @@ class History:
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for e in sorted(self.events, key=lambda e: e.on):
-            self._by_type.setdefault(type(e), []).append(e)
+        ordered = sorted(self.events, key=_on)
+        by_type = self._by_type
+        for e in ordered:
+            kind = type(e)
+            if kind in by_type:
+                by_type[kind].append(e)
+            else:
+                by_type[kind] = [e]
+        self._memo["in_order"] = ordered
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A rule result computed once per view (the view is immutable)."""
@@ -65,8 +76,11 @@ class History:
         as_of: date,
         known_on: datetime | None = None,
     ) -> History:
-        known = [e for e in events if known_on is None or e.recorded_at <= known_on]
+        known = list(events) if known_on is None else [e for e in events if e.recorded_at <= known_on]
         retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
+        if not retracted:  # nothing retracted (most members): only the effective date filters
+            kept = tuple(e for e in known if e.on <= as_of or isinstance(e, ev.Registered))
+            return cls(insz=insz, as_of=as_of, known_on=known_on, events=kept)
         kept = tuple(
             e
             for e in known
@@ -81,6 +95,8 @@ class History:
         """The same knowledge, looking at an earlier effective date."""
         if as_of > self.as_of:
             raise ValueError("a history can only be narrowed")
+        if as_of == self.as_of:
+            return self  # the same view: its memoized rule results stay valid
         return History(
             insz=self.insz,
             as_of=as_of,

@@ -53,16 +53,30 @@ class _NoTranscoder(Transcoder):
 
 
 def decode_stored(topic: str, state: bytes | memoryview) -> ev.Event:
+    decode = _by_topic.get(topic)
+    if decode is None:
+        decode = _by_topic[topic] = _decoder_for(topic)
+    return decode(bytes(state))
+
+
+def _decoder_for(topic: str) -> Callable[[bytes], ev.Event]:
+    """How to read one stored topic (``Name@version``), worked out once per topic: a
+    rebuild decodes every stored event, and a store holds only a few dozen topics."""
     name, _, version = topic.partition("@")
-    data = bytes(state)
     cls = ev.BY_NAME.get(name)
     number = int(version) if version.isdigit() else (1 if not version else 0)
     if cls is None or not 1 <= number <= cls.VERSION:
         raise NewerVersion(topic)
     if number == cls.VERSION:
-        return _decoders[name].decode(data)
-    raw = msgspec.json.decode(data)
-    return ev.convert(ev.upcast(name, number, raw))
+        return _decoders[name].decode  # type: ignore[no-any-return]
+
+    def upcast(data: bytes) -> ev.Event:
+        return ev.convert(ev.upcast(name, number, msgspec.json.decode(data)))
+
+    return upcast
+
+
+_by_topic: dict[str, Callable[[bytes], ev.Event]] = {}
 
 
 class NewerVersion(BadInput):
@@ -471,12 +485,14 @@ class Ledger:
         """Every member (or those of range ``part``) with all its events, one at a time."""
         current: list[ev.Event] = []
         current_id: Any = None
+        from_stored = self.cipher.from_stored
         for row in self.rows("member", part):
-            if row.oid != current_id and current:
-                yield Member(current[0].insz, current)
-                current = []
-            current_id = row.oid
-            current.append(self._decode(row))
+            if row.oid != current_id:
+                if current:
+                    yield Member(current[0].insz, current)
+                    current = []
+                current_id = row.oid
+            current.append(decode_stored(row.topic, from_stored(row.state)))
         if current:
             yield Member(current[0].insz, current)
 

@@ -30,6 +30,7 @@ from ledger.member import Member
 from ledger.rules import affiliation as aff
 from ledger.rules import premium as prem
 from ledger.rules.joining import window_on
+from ledger.rules.obligation import turns_26_year
 from projections.report_schema import BY_NAME
 from projections.status import Status
 
@@ -63,23 +64,28 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         return rows, None
     status = Status.of(history)
     acc = status.account
-    data = status.to_json()
     mk = pseudonym(key, member.insz)
     reg = history.registration
     res = history.residence_on(as_of)
     pending = aff.pending_switch(history, as_of)
 
+    params = parameters.raw()
+
     def fund_on(day: date) -> str | None:
         return aff.fund_on(history, day)
 
-    arrears = data["arrears"]
+    # The figures of ``status --json`` (Status.to_json), read from the status directly:
+    # building the whole JSON (premium list, letters, mandate) for a few fields cost a tenth
+    # of a rebuild. tests/test_reporting.py compares the two.
+    fund = aff.fund_on(history, as_of)
+    premiums_cents, fines_cents = acc.premiums_outstanding_cents, acc.fines_outstanding_cents
     rows["members"].append((
         mk, member.insz if with_insz else None, reg.born.year, res.region, res.situation,
-        reg.health_fund, data["obligation"], bool(data["affiliated"]), data["fund"], data["kind"],
-        _day(data["affiliated_since"]), data["joined_on_time"], bool(data["eligible"]),
-        _day(data["eligible_from"]), history.died_on(), arrears["premiums_cents"],
-        arrears["fines_cents"], arrears["total_cents"], data["credit_cents"],
-        _json(arrears["unpaid_years"]), _json(prem.unclaimed_years(history)),
+        reg.health_fund, status.obligation.status, fund is not None, fund, aff.kind_on(history, as_of),
+        aff.affiliated_since(history, as_of), status.joined_on_time, bool(status.eligibility.eligible),
+        status.eligibility.eligible_from, history.died_on(), premiums_cents,
+        fines_cents, premiums_cents + fines_cents, acc.credit_cents,
+        _json(acc.unpaid_years()), _json(prem.unclaimed_years(history)),
         pending.to_fund if pending else None, pending.effective if pending else None,
     ))  # fmt: skip
     for p in aff.periods(history):
@@ -89,7 +95,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         rows["claims"].append((
             mk, year, fund_on(max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
             ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on, due.owed_from,
-            parameters.premium_due(year), ya.paid_on, due.source, due.confirmed, len(due.adjustments),
+            _premium_due(year, params), ya.paid_on, due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     for pay in history.of(ev.PremiumPaid):
@@ -133,8 +139,15 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     return rows, status
 
 
-def _day(iso: str | None) -> date | None:
-    return date.fromisoformat(iso) if iso else None
+_DUE: dict[int, tuple[object, date]] = {}
+
+
+def _premium_due(year: int, data: object) -> date:
+    """R-PREM-2 for ``year``, computed once per loaded parameters ``data`` (a reload gives new ones)."""
+    cached = _DUE.get(year)
+    if cached is None or cached[0] is not data:
+        cached = _DUE[year] = (data, parameters.premium_due(year))
+    return cached[1]
 
 
 # A date an event names, and when the figures change: from a start date on that day, after
@@ -149,6 +162,37 @@ _DATE_FIELDS = {
 }
 
 
+def _date_fields(kind: type) -> tuple[tuple[str, timedelta], ...]:
+    """The date fields of ``_DATE_FIELDS`` an event type has, looked up once per type."""
+    found = _FIELDS_OF.get(kind)
+    if found is None:
+        found = _FIELDS_OF[kind] = tuple((n, a) for n, a in _DATE_FIELDS.items() if hasattr(kind, n))
+    return found
+
+
+_FIELDS_OF: dict[type, tuple[tuple[str, timedelta], ...]] = {}
+# The parameters' own dates around one year, per loaded parameters (a reload gives new ones).
+_CALENDAR: dict[int, tuple[object, list[date]]] = {}
+
+
+def _calendar(year: int) -> list[date]:
+    """The dates the parameters name for ``year`` and the next (R-PREM-5, R-PREM-2, R-ELIG-1)."""
+    data = parameters.raw()
+    cached = _CALENDAR.get(year)
+    if cached is not None and cached[0] is data:
+        return cached[1]
+    days: list[date] = []
+    for y in (year, year + 1):
+        for rule_day in (parameters.budget_deduction_day, parameters.premium_due):
+            days.append(rule_day(y))
+    for start, until, *_rest in parameters.residence_periods():
+        days.append(start)
+        if until < date.max:
+            days.append(until + timedelta(days=1))
+    _CALENDAR[year] = (data, days)
+    return days
+
+
 def next_change(status: Status) -> date:
     """The first date after ``history.as_of`` on which this member's rows may change
     without a new event: the smallest of the dates named by the events and the rules.
@@ -160,21 +204,15 @@ def next_change(status: Status) -> date:
     day = history.as_of
     later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
     for e in history.events:
-        for name, after in _DATE_FIELDS.items():
-            value = getattr(e, name, None)
+        for name, after in _date_fields(type(e)):
+            value = getattr(e, name)
             if isinstance(value, date):
                 later.add(value + after)
-    for year in (day.year, day.year + 1):
-        for rule_day in (parameters.budget_deduction_day, parameters.premium_due):
-            later.add(rule_day(year))
-    later.add(jan1(history.born.year + parameters.obligation_age()))
+    later.update(_calendar(day.year))
+    later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view
     if status.eligibility.eligible_from:
         later.add(status.eligibility.eligible_from)
     window = window_on(history, day)
     if window is not None:
         later.add(window.end + timedelta(days=1))  # open through its last day
-    for start, until, *_rest in parameters.residence_periods():
-        later.add(start)
-        if until < date.max:
-            later.add(until + timedelta(days=1))
     return min(d for d in later if d > day)

@@ -62,6 +62,7 @@ class Target:
     dialect: Dialect
     label: str
     older: str | None = None  # set by identify() for a reporting database of an older schema
+    _deferred: list[str]  # CREATE INDEX statements of a reset(indexes=False)
 
     # -- per dialect ------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -93,12 +94,25 @@ class Target:
         return self.dialect.qualify(name)
 
     # -- shared -----------------------------------------------------------------------------
-    def reset(self) -> None:
+    def reset(self, *, indexes: bool = True) -> None:
+        """Drop and create the schema. ``indexes=False`` (a full rebuild) leaves the indexes
+        to ``create_indexes``, after the rows are in: building an index once over loaded
+        rows is cheaper than keeping it sorted row by row. Same transaction either way."""
+        self._deferred = []
         for statement in create_statements(self.dialect):
-            self.execute(statement)
+            if not indexes and statement.startswith("CREATE INDEX"):
+                self._deferred.append(statement)
+            else:
+                self.execute(statement)
         if self.dialect is POSTGRES:
             for statement in comment_statements():
                 self.execute(statement)
+
+    def create_indexes(self) -> None:
+        """The indexes ``reset(indexes=False)`` left out."""
+        for statement in self._deferred:
+            self.execute(statement)
+        self._deferred = []
 
     def insert_rows(self, rows: Rows) -> None:
         for name in BY_NAME:  # members first: the other tables refer to it

@@ -235,7 +235,7 @@ def build_part(store_url: str, part: tuple[int, int], run: Run, out: str) -> int
     ledger = Ledger(store_url)
     target = SqliteTarget(out, check=False)
     try:
-        target.reset()
+        target.reset(indexes=False)  # a part file is only read through, once
         count = write_members(target, ledger.members(part), run, replace=False)
         target.commit()
         return count
@@ -328,12 +328,13 @@ def export_report(
                 full, head = True, ledger.max_position()
                 note = f" (the members due are most of the fund: {len(touched | by_date)} of {known}){note}"
         if full:
-            target.reset()
+            target.reset(indexes=False)
             workers = _workers(ledger)
             if workers > 1:
                 count = _rebuild_in_parallel(target, ledger.url, folder, workers, run)
             else:
                 count = write_members(target, ledger.members(), run, replace=False)
+            target.create_indexes()
             target.rebuild_summaries()
             summary = f"report rebuilt: {count} members"
         else:

@@ -4,6 +4,7 @@ summaries equal to their rows, a complete documented schema, refusals, crash-cle
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -145,6 +146,39 @@ def test_next_change_is_never_late_on_a_generated_population() -> None:
                 checked += 1
             day = nxt
     assert checked > 1000
+
+
+def test_the_members_row_carries_the_figures_of_status_json_on_a_generated_population() -> None:
+    """``member_rows`` reads the status figures from the status itself, not from its JSON:
+    the row must still say what ``status --json`` says, for every member and date tried."""
+    from bench.population import member_events
+    from projections.report_schema import BY_NAME
+
+    columns = BY_NAME["members"].stored
+    rng = random.Random(5)
+    compared = 0
+    for n in range(120):
+        born = date(1940 + rng.randrange(70), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        insz = make_insz(born, 1 + n % 900)
+        member = Member(insz, list(member_events(rng, insz, born, 2019, 5)))
+        for day in (date(2020, 6, 30), date(2023, 1, 1), date(2024, 4, 30), date(2026, 11, 23)):
+            rows, status = member_rows(member, day, b"k", False)
+            if status is None:
+                continue
+            row = dict(zip(columns, rows["members"][0], strict=True))
+            data = status.to_json()
+            arrears = data["arrears"]
+            iso = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+            same = ("obligation", "affiliated", "fund", "kind", "affiliated_since", "joined_on_time",
+                    "eligible", "eligible_from")  # fmt: skip
+            assert [iso[k] for k in same] == [data[k] for k in same]
+            money = ("premiums_cents", "fines_cents", "total_cents")
+            assert [row[k] for k in money] == [arrears[k] for k in money]
+            assert row["credit_cents"] == data["credit_cents"]
+            assert json.loads(row["unpaid_years"]) == arrears["unpaid_years"]
+            assert json.loads(row["unclaimed_years"]) == data["unclaimed_years"]
+            compared += 1
+    assert compared > 300
 
 
 def test_as_of_gives_a_reproducible_extract(sqlite_clerk: Clerk, tmp_path: Path) -> None:

@@ -69,7 +69,8 @@ def by_residence(region: str, situation: str) -> Obligation:
 
 
 def turns_26_year(history: History) -> int:
-    return history.born.year + parameters.obligation_age()
+    # Asked for every claimed year by several rules: once per view.
+    return history.memo("turns_26_year", lambda: history.born.year + parameters.obligation_age())
 
 
 def is_adult_in(history: History, year: int) -> bool:

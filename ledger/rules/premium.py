@@ -46,8 +46,8 @@ from ledger import events as ev
 from ledger import parameters
 from ledger.history import History
 from ledger.rules.affiliation import Period, periods
-from ledger.rules.exemption import exempt_year, exemptions
-from ledger.rules.obligation import is_adult_in
+from ledger.rules.exemption import Exemption, exempt_year, exemptions
+from ledger.rules.obligation import is_adult_in, turns_26_year
 
 Claim = ev.PremiumInvited | ev.PremiumDeducted
 
@@ -93,7 +93,11 @@ def claim_void(history: History, claim: Claim) -> bool:
     """R-PREM-3, R-PREM-4: a claim for a year without premium, or made after the death."""
     if not is_adult_in(history, claim.year):
         return True
-    for x in exemptions(history):
+    return _void_by_exemption(exemptions(history), claim)
+
+
+def _void_by_exemption(exempt: list[Exemption], claim: Claim) -> bool:
+    for x in exempt:
         if x.reason == "death":
             if x.start < claim.on:
                 return True
@@ -109,9 +113,16 @@ def covering_period(history: History, year: int) -> Period | None:
 def dues(history: History) -> list[PremiumDue]:
     """Premiums owed by ``history.as_of``: claims whose year a membership covers (R-PREM-9)."""
     owed: list[PremiumDue] = []
-    for year, claim in claims(history).items():
-        period = covering_period(history, year)
-        if period is None or claim_void(history, claim):
+    found = claims(history)
+    if not found:
+        return owed
+    spans = periods(history)
+    adult_from = turns_26_year(history)
+    exempt = exemptions(history)
+    for year, claim in found.items():
+        # covering_period and claim_void, with what they read from the view read once.
+        period = next((p for p in spans if p.covers_year(year)), None)
+        if period is None or year < adult_from or (exempt and _void_by_exemption(exempt, claim)):
             continue
         owed_from = max(claim.on, period.opened_by.on)
         owed.append(
@@ -165,6 +176,10 @@ def unclaimed_years(history: History) -> list[int]:
     Years before 26 (R-PREM-3), years with an exemption or the death (R-PREM-4), and
     years before the ledger's first premium year are not premium years at all.
     """
+    return list(history.memo("unclaimed_years", lambda: _unclaimed_years(history)))
+
+
+def _unclaimed_years(history: History) -> list[int]:
     claimed = set(claims(history))
     floor = parameters.first_premium_year()
     found: set[int] = set()
@@ -269,8 +284,10 @@ class Account:
         return take
 
     def _open_years(self, *, skip_fined: bool = False) -> list[int]:
-        fined = self.fined_years()
         open_years = [y for y, a in self.years.items() if a.outstanding_cents > 0]
+        if not self.fines:  # most members: no fine, so no fined year to put last
+            return sorted(open_years)
+        fined = self.fined_years()
         if skip_fined:
             open_years = [y for y in open_years if y not in fined]
         # R-PREM-7: oldest first, years that can still lead to a fine before fined ones.
@@ -390,10 +407,19 @@ def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
     """R-PREM-7: the year whose invitation carries this payment's structured message."""
     if not payment.ogm:
         return None
-    for inv in history.of(ev.PremiumInvited):
-        if inv.ogm == payment.ogm:
-            return inv.year
-    return None
+    return _ogm_years(history).get(payment.ogm)
+
+
+def _ogm_years(history: History) -> dict[str, int]:
+    """Structured message -> year of the first invitation (effective order) carrying it."""
+
+    def compute() -> dict[str, int]:
+        found: dict[str, int] = {}
+        for inv in history.of(ev.PremiumInvited):
+            found.setdefault(inv.ogm, inv.year)
+        return found
+
+    return history.memo("ogm_years", compute)
 
 
 def payments(history: History) -> list[ev.PremiumPaid]:
@@ -403,37 +429,51 @@ def payments(history: History) -> list[ev.PremiumPaid]:
 
 
 def account(history: History) -> Account:
-    """Replay every cent claimed and paid up to ``history.as_of`` (R-PREM-1..9, R-FINE-*)."""
+    """Replay every cent claimed and paid up to ``history.as_of`` (R-PREM-1..9, R-FINE-*).
+
+    One fold per view: status, explain, the letters, fines and joining rules and the
+    reporting rows all ask for it, and a view never changes. Callers only read it.
+    """
+    return history.memo("account", lambda: _fold(history))
+
+
+# Same-day order of the fold: what is owed first, its corrections, then fines, money, appeals.
+_OWE, _ADJUST, _FINE, _PAY, _DEDUCT, _APPEAL = range(6)
+
+
+def _fold(history: History) -> Account:
     acc = Account(as_of=history.as_of)
-    # Same-day order: what is owed first, its corrections, then fines, money, appeals.
     timeline: list[tuple[date, int, int, object]] = []
+    adjusted: dict[object, list[ev.PremiumAdjusted]] = {}
+    for adj in history.of(ev.PremiumAdjusted):
+        adjusted.setdefault(adj.claim_id, []).append(adj)
     for n, due in enumerate(dues(history)):
-        timeline.append((due.owed_from, 0, n, due))
-        for m, adj in enumerate(adjustments(history, due)):
-            timeline.append((max(adj.on, due.owed_from), 1, m, adj))
+        timeline.append((due.owed_from, _OWE, n, due))
+        for m, adj in enumerate(adjusted.get(due.claim.id, ())):
+            timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
     for n, fine in enumerate(history.of(ev.FineImposed)):
-        timeline.append((fine.on, 2, n, fine))
+        timeline.append((fine.on, _FINE, n, fine))
     for n, pay in enumerate(payments(history)):
-        timeline.append((pay.on, 3, n, pay))
+        timeline.append((pay.on, _PAY, n, pay))
     for n, ded in enumerate(history.of(ev.PremiumDeducted)):
-        timeline.append((ded.on, 4, n, ded))
+        timeline.append((ded.on, _DEDUCT, n, ded))
     for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
-        timeline.append((appeal.on, 5, n, appeal))
+        timeline.append((appeal.on, _APPEAL, n, appeal))
     timeline.sort(key=lambda t: (t[0], t[1], t[2]))
-    for day, _order, _n, item in timeline:
-        if isinstance(item, PremiumDue):
-            acc.owe(item)
-        elif isinstance(item, ev.PremiumAdjusted):
-            acc.adjust(item)
-        elif isinstance(item, ev.FineImposed):
-            acc.impose(item)
-        elif isinstance(item, ev.PremiumPaid):
-            acc.receive(item, _target_year(history, item))
-        elif isinstance(item, ev.PremiumDeducted):
-            acc.deduct_from_budget(item.year, item.on, item.monthly_cents)
-        elif isinstance(item, ev.FineAppealDecided) and item.upheld:
-            acc.annul(item.fine_year, "R-FINE-2")
-        if isinstance(item, (ev.PremiumPaid, ev.PremiumDeducted)):
+    for day, kind, _n, item in timeline:
+        if kind == _OWE:
+            acc.owe(item)  # type: ignore[arg-type]
+        elif kind == _ADJUST:
+            acc.adjust(item)  # type: ignore[arg-type]
+        elif kind == _FINE:
+            acc.impose(item)  # type: ignore[arg-type]
+        elif kind == _PAY:
+            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
+        elif kind == _DEDUCT:
+            acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
+        elif item.upheld:  # type: ignore[attr-defined]
+            acc.annul(item.fine_year, "R-FINE-2")  # type: ignore[attr-defined]
+        if kind in (_PAY, _DEDUCT) and acc.fines:
             _annul_fines_paid_in_time(acc, day)
     return acc
 
