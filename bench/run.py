@@ -39,13 +39,23 @@ RUNS = [
 ]
 
 
+# Every stage measured so far, written to bench/results/<stamp>.partial.jsonl as it ends:
+# a 1,000,000-member run takes hours, and a run cut short keeps what it measured.
+PARTIAL: Path | None = None
+
+
 def stage(name: str, store: str, *args: str) -> dict[str, Any]:
     """One stage as a whole process (``bench/stage.py``): wall, CPU and peak memory."""
     from bench.stage import command, measure
 
     result = measure(command(name, store, list(args)))
     result.pop("stderr")
-    return {"stage": name, **result}
+    measured = {"stage": name, **result}
+    if PARTIAL is not None:
+        with PARTIAL.open("a") as f:
+            line = {"store": store, "args": list(args), "load": os.getloadavg()[0], **measured}
+            f.write(json.dumps(line) + "\n")
+    return measured
 
 
 def write_population(path: Path, members: int, years: int, seed: int) -> int:
@@ -223,6 +233,10 @@ def main() -> None:
     events = write_population(big, opts.members, opts.years, opts.seed)
     small_events = write_population(small, max(opts.members // 10, 1), opts.years, opts.seed + 1)
     results["events"], results["small_events"] = events, small_events
+    global PARTIAL
+    PARTIAL = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.partial.jsonl"
+    PARTIAL.parent.mkdir(exist_ok=True)
+    PARTIAL.write_text(json.dumps(results) + "\n")
     print(f"population: {opts.members} members, {events} events ({small_events} in the small one)")
     for p in Path(work).glob("*.sqlite*"):
         p.unlink()
