@@ -32,6 +32,7 @@ from ledger import events as ev
 from ledger import seal
 from ledger.errors import BadInput
 from ledger.eventfile import bounded_lines, read_line, repeated_key
+from ledger.idcheck import IdCheck
 from ledger.identity import member_id
 from ledger.recorders import ImportJob, ImportRow
 from ledger.streamcheck import StreamCheck, stored_decoder
@@ -41,18 +42,6 @@ CHUNK = 20_000
 _typed = msgspec.json.Decoder(ev.AnyEvent)
 _untyped = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
-
-
-def duplicate_line(chunk: list[ImportRow], is_known: Callable[[bytes], bool]) -> BadInput:
-    """The first line of a chunk whose event id is already stored or repeated in the file."""
-    seen: set[bytes] = set()
-    for r in chunk:
-        if r.event_id in seen or is_known(r.event_id):
-            return BadInput(
-                "id", str(UUID(bytes=r.event_id)), "this event is already in the store or the file", r.line
-            )
-        seen.add(r.event_id)
-    return BadInput("id", None, "an event id is already in the store or the file")
 
 
 @dataclass
@@ -168,8 +157,8 @@ class Importer:
         self.to_stored, self.from_stored = to_stored, from_stored  # the cipher, if any
         self.existing: Callable[[UUID], list[tuple[int, bytes]]] | None = None
         self.streams: dict[str, _Stream] = {}
-        # Ids of the events already stored for the members met so far; the recorder puts
-        # them in its duplicate-id index (a temporary table, so memory stays per member).
+        # Ids of the events already stored for the members met so far, for the
+        # duplicate-id check (``ledger.idcheck``), which takes them with the next chunk.
         self.stored_ids: list[bytes] = []
         self.events = 0
 
@@ -232,14 +221,38 @@ class Importer:
                     event, canonical = checker.event(text, n)
                     yield self.row(event, n, canonical)
 
-    def job(self, lines: Iterable[str | bytes]) -> ImportJob:
-        """The import as the store adapter runs it, inside its transaction."""
+    def job(self, lines: Iterable[str | bytes], expected: int = 1 << 16) -> ImportJob:
+        """The import as the store adapter runs it, inside its transaction; ``expected``:
+        about how many events (sizes the duplicate-id filter)."""
 
         def start(existing: Callable[[UUID], list[tuple[int, bytes]]] | None) -> Iterator[list[ImportRow]]:
             self.existing = existing
-            return _chunks(self.rows(lines))
+            return checked_chunks(_chunks(self.rows(lines)), self.stored_ids, expected)
 
-        return ImportJob(start=start, stored_ids=self.stored_ids, duplicate=duplicate_line)
+        return ImportJob(start=start)
+
+
+def checked_chunks(
+    chunks: Iterable[list[ImportRow]], stored_ids: list[bytes], expected: int
+) -> Iterator[list[ImportRow]]:
+    """``chunks`` as they come, their event ids (and ``stored_ids``, filled as members are
+    met) through the duplicate-id check; the first repeated line is refused at the end,
+    before the transaction commits."""
+    ids = IdCheck(expected)
+    try:
+        for chunk in chunks:
+            if stored_ids:
+                ids.add(stored_ids, [0] * len(stored_ids))
+                stored_ids.clear()
+            ids.add([r.event_id for r in chunk], [r.line for r in chunk])
+            yield chunk
+        if stored_ids:
+            ids.add(stored_ids, [0] * len(stored_ids))
+        repeated = ids.first_repeat()
+        if repeated is not None:
+            raise repeated
+    finally:
+        ids.close()
 
 
 LINE_BATCH = 5_000

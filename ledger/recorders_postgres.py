@@ -144,7 +144,6 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         return n
 
     def import_rows(self, job: ImportJob) -> None:
-        import psycopg
 
         qualified = self.qualified
         with self._writing() as cur:
@@ -156,23 +155,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 
             cur.execute(f"SELECT 1 FROM {qualified} LIMIT 1")
             empty = cur.fetchone() is None
-            cur.execute("CREATE TEMP TABLE import_ids (id uuid PRIMARY KEY) ON COMMIT DROP")
             for chunk in job.start(None if empty else existing):
-                ids = [UUID(bytes=i) for i in (*job.stored_ids, *(r.event_id for r in chunk))]
-                job.stored_ids.clear()
-                cur.execute("SAVEPOINT ids")
-                try:
-                    with cur.copy("COPY import_ids (id) FROM STDIN") as copy:
-                        for i in ids:
-                            copy.write_row((i,))
-                except psycopg.errors.UniqueViolation:
-                    cur.execute("ROLLBACK TO SAVEPOINT ids")
-
-                    def known(i: bytes) -> bool:
-                        cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (UUID(bytes=i),))
-                        return cur.fetchone() is not None
-
-                    raise job.duplicate(chunk, known) from None
                 with cur.copy(
                     f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
                 ) as copy:
