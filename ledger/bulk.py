@@ -50,8 +50,9 @@ class _Stream:
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
-    oid_bytes: bytes = b""  # the stream id's bytes and text, once per member (not per event)
+    oid_bytes: bytes = b""  # the stream id's bytes, text and hex, once per member (not per event)
     oid_str: str = ""
+    oid_hex: str = ""
 
 
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
@@ -161,12 +162,16 @@ class Importer:
         # duplicate-id check (``ledger.idcheck``), which takes them with the next chunk.
         self.stored_ids: list[bytes] = []
         self.events = 0
+        self.members: int | None = None  # counted by the workers, when they ran the import
+
+    def member_count(self) -> int:
+        return len(self.streams) if self.members is None else self.members
 
     def _stream(self, insz: str, line_no: int) -> _Stream:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid))
+            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid), oid.hex)
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -187,6 +192,7 @@ class Importer:
             StreamCheck(insz, stored, registered=True),
             oid.bytes,
             str(oid),
+            oid.hex,
         )
 
     def row(self, event: ev.Event, line_no: int, canonical: bytes | None = None) -> ImportRow:
@@ -211,7 +217,7 @@ class Importer:
             state = b"".join((placed, stream.link.encode(), b'"}'))
         state = self.to_stored(state)
         self.events += 1
-        return ImportRow(stream.oid, version, topic, state, event_id, line_no)
+        return ImportRow(stream.oid_hex, version, topic, state, event_id, line_no)
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
@@ -221,15 +227,35 @@ class Importer:
                     event, canonical = checker.event(text, n)
                     yield self.row(event, n, canonical)
 
-    def job(self, lines: Iterable[str | bytes], expected: int = 1 << 16) -> ImportJob:
+    def job(self, lines: Iterable[str | bytes], expected: int = 1 << 16, workers: int = 1,
+            reader: Reader | None = None) -> ImportJob:  # fmt: skip
         """The import as the store adapter runs it, inside its transaction; ``expected``:
-        about how many events (sizes the duplicate-id filter)."""
+        about how many events (sizes the duplicate-id filter); ``workers`` > 1: checked
+        and sealed by that many processes (``ledger.pipeline``), each reading the store
+        through its own connection opened by ``reader``."""
 
         def start(existing: Callable[[UUID], list[tuple[int, bytes]]] | None) -> Iterator[list[ImportRow]]:
+            if workers > 1:
+                return self._pipelined(lines, expected, workers, reader if existing else None)
             self.existing = existing
             return checked_chunks(_chunks(self.rows(lines)), self.stored_ids, expected)
 
         return ImportJob(start=start)
+
+    def _pipelined(self, lines: Iterable[str | bytes], expected: int, workers: int,
+                   reader: Reader | None) -> Iterator[list[ImportRow]]:  # fmt: skip
+        from ledger.pipeline import Pipeline
+
+        pipeline = Pipeline(self, workers, reader)
+        try:
+            for chunk in checked_chunks(pipeline.chunks(lines, self.stored_ids), self.stored_ids, expected):
+                self.events += len(chunk)
+                yield chunk
+        finally:
+            pipeline.close()
+
+
+Reader = Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]  # opens a read connection
 
 
 def checked_chunks(

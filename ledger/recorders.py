@@ -49,7 +49,7 @@ class Row(NamedTuple):
 
 
 class ImportRow(NamedTuple):
-    oid: UUID
+    oid: str  # the member's stream id, 32 hex digits (as SQLite stores it; PostgreSQL reads it)
     version: int
     topic: str
     state: bytes
@@ -291,11 +291,23 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
             try:
                 for chunk in job.start(None if empty else existing):
-                    c.executemany(insert, [(r.oid.hex, r.version, r.topic, r.state) for r in chunk])
+                    c.executemany(insert, [r[:4] for r in chunk])
             except sqlite3.IntegrityError:
                 raise BadInput(
                     "FILE", self.label, "a member changed while importing; nothing written, try again"
                 ) from None
+
+    def reader(self) -> Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]:
+        """For an import's worker process: opens its own read connection and returns a
+        member's stored (version, state) rows, as they were before the import began."""
+        db, table = self.datastore.pool.db_name, self.events_table_name
+
+        def open_reader() -> Callable[[UUID], list[tuple[int, bytes]]]:
+            conn = sqlite3.connect(db, uri=True, isolation_level=None)
+            sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
+            return lambda oid: [(v, bytes(s)) for v, s in conn.execute(sql, (oid.hex,)).fetchall()]
+
+        return open_reader
 
     # -- reading ---------------------------------------------------------------------
     def rows(

@@ -7,7 +7,7 @@ store is opened: a clerk's ``status`` or ``pay`` on an SQLite store starts witho
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -161,6 +161,21 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 ) as copy:
                     for r in chunk:
                         copy.write_row((r.oid, r.version, r.topic, r.state))
+
+    def reader(self) -> Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]:
+        """For an import's worker process: opens its own connection and returns a member's
+        stored (version, state) rows, as committed before the import (which holds the lock)."""
+        params = {k: v for k, v in self.datastore.pool.kwargs.items() if k != "row_factory"}
+        qualified = self.qualified
+
+        def open_reader() -> Callable[[UUID], list[tuple[int, bytes]]]:
+            import psycopg
+
+            conn = psycopg.connect(**params, autocommit=True)
+            sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
+            return lambda oid: [(v, bytes(s)) for v, s in conn.execute(sql, (oid,)).fetchall()]
+
+        return open_reader
 
     # -- reading ---------------------------------------------------------------------
     def rows(
