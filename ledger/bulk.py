@@ -12,8 +12,11 @@ after each member's last stored event, sealed (``ledger/seal.py``), and written 
 inside **one** transaction by the store adapter (``ledger/recorders.py``): the file lands
 whole or not at all. A line written exactly as its event's encoding (as the benchmark's
 files are) is decoded once and its own bytes are placed and sealed; any other line takes
-the general path, to the same stored bytes. Memory grows with the number of members (their last version and
-link) plus 17 bytes per event for the guards.
+the general path, to the same stored bytes. Repeated event ids are found by
+``ledger.idcheck`` (a Bloom filter, the ids in a temporary file). A big file is checked
+and sealed by worker processes (``ledger.pipeline``, ``import --workers``). Memory grows
+with the number of members (their last version and link) plus 17 bytes per event for the
+guards and about 2 for the duplicate-id filter.
 """
 
 from __future__ import annotations

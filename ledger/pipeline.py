@@ -172,6 +172,17 @@ class Pipeline:
         self.members = 0
         self.errors: list[tuple[int, BaseException]] = []
 
+    def _hand(self, w: int, message: bytes) -> None:
+        """Give a batch to worker ``w``'s sender, waiting while it is busy; a worker that
+        died (killed, out of memory) stops the import instead of hanging it."""
+        while True:
+            try:
+                self.outgoing[w].put(message, timeout=1)
+                return
+            except queue.Full:
+                if not self.procs[w].is_alive():
+                    raise RuntimeError("a worker of the import stopped unexpectedly") from None
+
     def _send(self, w: int) -> None:
         inbox, outgoing = self.inboxes[w], self.outgoing[w]
         try:
@@ -222,7 +233,7 @@ class Pipeline:
         key = _member_key
 
         def send(w: int) -> None:
-            self.outgoing[w].put(_to_worker.encode((numbers[w], batches[w])))
+            self._hand(w, _to_worker.encode((numbers[w], batches[w])))
             numbers[w], batches[w] = [], []
 
         for n, text in enumerate(bounded_lines(lines), start=1):
@@ -245,7 +256,7 @@ class Pipeline:
         for w in range(n_workers):  # every line read is checked: an earlier error may wait there
             if batches[w]:
                 send(w)
-            self.outgoing[w].put(b"")
+            self._hand(w, b"")
         while self.running:
             rows = self._take(results.get()[1], stored)
             if rows and not self.errors:

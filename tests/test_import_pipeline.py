@@ -107,3 +107,18 @@ def test_a_big_file_uses_the_workers_by_itself_and_stdin_does_not(monkeypatch: p
     assert pipeline.workers_for(2, 10) == 2
     monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
     assert pipeline.workers_for(None, 10**10) == 1
+
+
+def test_a_worker_that_dies_stops_the_import_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = _population(tmp_path)
+
+    def dies_at_once(importer: object, reader: object, parent: int, inbox: object, outbox: object) -> None:
+        pipeline.os._exit(9)  # as a worker killed by the kernel
+
+    monkeypatch.setattr(pipeline, "_work", dies_at_once)
+    clerk = Clerk(str(tmp_path / "dead.sqlite"))
+    result = clerk("import", "--workers", "2", str(path), expect=3)
+    assert "a worker of the import stopped" in result.output
+    assert clerk("verify").output.startswith("verified 0 events")
