@@ -60,8 +60,14 @@ def export_events(session: Session, file: str, force: bool) -> None:
 
 @click.command("import", short_help="Append the events of a JSON-lines file (- for stdin).")
 @click.argument("file", metavar="FILE.jsonl")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes that check and seal the events (default: one per core for a file of 20 MB or more).",
+)
 @store_options
-def import_events(session: Session, file: str) -> None:
+def import_events(session: Session, file: str, workers: int | None) -> None:
     """Append the events of a JSON-lines file (`-`: standard input): all or nothing.
 
     Every line is checked first; one bad line names its number and nothing is written.
@@ -83,7 +89,10 @@ def import_events(session: Session, file: str) -> None:
     with handle:
         # bounded_lines reads at most one line's limit at a time: `import /dev/zero` stops
         lines = track(bounded_lines(handle), "import", total, unit="bytes", size=len)
-        events, members = session.ledger.import_lines(lines, stamp.today, stamp.recorded_at)
+        from ledger.pipeline import workers_for
+
+        n = workers_for(workers, total)
+        events, members = session.ledger.import_lines(lines, stamp.today, stamp.recorded_at, n, total)
     source = "standard input" if file == "-" else file
     click.echo(f"imported {plural(events, 'event')} for {plural(members, 'member')} from {source}")
 

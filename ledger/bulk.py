@@ -12,8 +12,11 @@ after each member's last stored event, sealed (``ledger/seal.py``), and written 
 inside **one** transaction by the store adapter (``ledger/recorders.py``): the file lands
 whole or not at all. A line written exactly as its event's encoding (as the benchmark's
 files are) is decoded once and its own bytes are placed and sealed; any other line takes
-the general path, to the same stored bytes. Memory grows with the number of members (their last version and
-link) plus 17 bytes per event for the guards.
+the general path, to the same stored bytes. Repeated event ids are found by
+``ledger.idcheck`` (a Bloom filter, the ids in a temporary file). A big file is checked
+and sealed by worker processes (``ledger.pipeline``, ``import --workers``). Memory grows
+with the number of members (their last version and link) plus 17 bytes per event for the
+guards and about 2 for the duplicate-id filter.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ledger import events as ev
 from ledger import seal
 from ledger.errors import BadInput
 from ledger.eventfile import bounded_lines, read_line, repeated_key
+from ledger.idcheck import IdCheck
 from ledger.identity import member_id
 from ledger.recorders import ImportJob, ImportRow
 from ledger.streamcheck import StreamCheck, stored_decoder
@@ -43,26 +47,15 @@ _untyped = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
-def duplicate_line(chunk: list[ImportRow], is_known: Callable[[bytes], bool]) -> BadInput:
-    """The first line of a chunk whose event id is already stored or repeated in the file."""
-    seen: set[bytes] = set()
-    for r in chunk:
-        if r.event_id in seen or is_known(r.event_id):
-            return BadInput(
-                "id", str(UUID(bytes=r.event_id)), "this event is already in the store or the file", r.line
-            )
-        seen.add(r.event_id)
-    return BadInput("id", None, "an event id is already in the store or the file")
-
-
 @dataclass
 class _Stream:
     oid: UUID
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
-    oid_bytes: bytes = b""  # the stream id's bytes and text, once per member (not per event)
+    oid_bytes: bytes = b""  # the stream id's bytes, text and hex, once per member (not per event)
     oid_str: str = ""
+    oid_hex: str = ""
 
 
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
@@ -168,16 +161,20 @@ class Importer:
         self.to_stored, self.from_stored = to_stored, from_stored  # the cipher, if any
         self.existing: Callable[[UUID], list[tuple[int, bytes]]] | None = None
         self.streams: dict[str, _Stream] = {}
-        # Ids of the events already stored for the members met so far; the recorder puts
-        # them in its duplicate-id index (a temporary table, so memory stays per member).
+        # Ids of the events already stored for the members met so far, for the
+        # duplicate-id check (``ledger.idcheck``), which takes them with the next chunk.
         self.stored_ids: list[bytes] = []
         self.events = 0
+        self.members: int | None = None  # counted by the workers, when they ran the import
+
+    def member_count(self) -> int:
+        return len(self.streams) if self.members is None else self.members
 
     def _stream(self, insz: str, line_no: int) -> _Stream:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid))
+            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid), oid.hex)
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -198,6 +195,7 @@ class Importer:
             StreamCheck(insz, stored, registered=True),
             oid.bytes,
             str(oid),
+            oid.hex,
         )
 
     def row(self, event: ev.Event, line_no: int, canonical: bytes | None = None) -> ImportRow:
@@ -222,7 +220,7 @@ class Importer:
             state = b"".join((placed, stream.link.encode(), b'"}'))
         state = self.to_stored(state)
         self.events += 1
-        return ImportRow(stream.oid, version, topic, state, event_id, line_no)
+        return ImportRow(stream.oid_hex, version, topic, state, event_id, line_no)
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
@@ -232,14 +230,58 @@ class Importer:
                     event, canonical = checker.event(text, n)
                     yield self.row(event, n, canonical)
 
-    def job(self, lines: Iterable[str | bytes]) -> ImportJob:
-        """The import as the store adapter runs it, inside its transaction."""
+    def job(self, lines: Iterable[str | bytes], expected: int = 1 << 16, workers: int = 1,
+            reader: Reader | None = None) -> ImportJob:  # fmt: skip
+        """The import as the store adapter runs it, inside its transaction; ``expected``:
+        about how many events (sizes the duplicate-id filter); ``workers`` > 1: checked
+        and sealed by that many processes (``ledger.pipeline``), each reading the store
+        through its own connection opened by ``reader``."""
 
         def start(existing: Callable[[UUID], list[tuple[int, bytes]]] | None) -> Iterator[list[ImportRow]]:
+            if workers > 1:
+                return self._pipelined(lines, expected, workers, reader if existing else None)
             self.existing = existing
-            return _chunks(self.rows(lines))
+            return checked_chunks(_chunks(self.rows(lines)), self.stored_ids, expected)
 
-        return ImportJob(start=start, stored_ids=self.stored_ids, duplicate=duplicate_line)
+        return ImportJob(start=start)
+
+    def _pipelined(self, lines: Iterable[str | bytes], expected: int, workers: int,
+                   reader: Reader | None) -> Iterator[list[ImportRow]]:  # fmt: skip
+        from ledger.pipeline import Pipeline
+
+        pipeline = Pipeline(self, workers, reader)
+        try:
+            for chunk in checked_chunks(pipeline.chunks(lines, self.stored_ids), self.stored_ids, expected):
+                self.events += len(chunk)
+                yield chunk
+        finally:
+            pipeline.close()
+
+
+Reader = Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]  # opens a read connection
+
+
+def checked_chunks(
+    chunks: Iterable[list[ImportRow]], stored_ids: list[bytes], expected: int
+) -> Iterator[list[ImportRow]]:
+    """``chunks`` as they come, their event ids (and ``stored_ids``, filled as members are
+    met) through the duplicate-id check; the first repeated line is refused at the end,
+    before the transaction commits."""
+    ids = IdCheck(expected)
+    try:
+        for chunk in chunks:
+            if stored_ids:
+                ids.add(stored_ids, [0] * len(stored_ids))
+                stored_ids.clear()
+            ids.add([r.event_id for r in chunk], [r.line for r in chunk])
+            yield chunk
+        if stored_ids:
+            ids.add(stored_ids, [0] * len(stored_ids))
+        repeated = ids.first_repeat()
+        if repeated is not None:
+            raise repeated
+    finally:
+        ids.close()
 
 
 LINE_BATCH = 5_000

@@ -49,7 +49,7 @@ class Row(NamedTuple):
 
 
 class ImportRow(NamedTuple):
-    oid: UUID
+    oid: str  # the member's stream id, 32 hex digits (as SQLite stores it; PostgreSQL reads it)
     version: int
     topic: str
     state: bytes
@@ -62,13 +62,12 @@ class ImportJob:
     """What a recorder needs from an import: rows in chunks, chunk by chunk.
 
     ``start(existing)`` is called inside the transaction with a function that returns a
-    member's stored (version, state) rows; it returns the chunks to insert and a list
-    that the importer fills with the event ids already stored for the members it met.
+    member's stored (version, state) rows (None: the store is empty); it returns the
+    chunks to insert. The chunks are checked (duplicate ids too) as they come: an error
+    raised while they are read rolls the transaction back.
     """
 
     start: Callable[[Callable[[UUID], list[tuple[int, bytes]]] | None], Iterator[list[ImportRow]]]
-    stored_ids: list[bytes]
-    duplicate: Callable[[list[ImportRow], Callable[[bytes], bool]], BadInput]
 
 
 def _waiting(what: str) -> None:
@@ -289,46 +288,26 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
                 return [(v, bytes(s)) for v, s in c.execute(sql, (oid.hex,)).fetchall()]
 
-            c.execute("PRAGMA temp_store=FILE")
-            # The ids' own B-tree (no rowid table beside an index), inserted in sorted order
-            # per chunk, with a bounded cache of its own: the temp schema's default (2 MB)
-            # spills a few hundred thousand random keys to the file.
-            c.execute("PRAGMA temp.cache_size=-65536")
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS import_ids (id BLOB PRIMARY KEY) WITHOUT ROWID")
-            c.execute("DELETE FROM temp.import_ids")
             insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
             try:
                 for chunk in job.start(None if empty else existing):
-                    self._index_ids(c, job, chunk)
-                    c.executemany(insert, [(r.oid.hex, r.version, r.topic, r.state) for r in chunk])
+                    c.executemany(insert, [r[:4] for r in chunk])
             except sqlite3.IntegrityError:
                 raise BadInput(
                     "FILE", self.label, "a member changed while importing; nothing written, try again"
                 ) from None
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    c.execute("DROP TABLE IF EXISTS temp.import_ids")
 
-    @staticmethod
-    def _index_ids(c: sqlite3.Cursor, job: ImportJob, chunk: list[ImportRow]) -> None:
-        """Refuse a repeated event id (a file read twice, a line repeated), memory-free."""
-        insert = "INSERT INTO temp.import_ids VALUES (?)"
-        if job.stored_ids:
-            c.executemany(insert, [(i,) for i in sorted(job.stored_ids)])
-            job.stored_ids.clear()
-        c.execute("SAVEPOINT ids")
-        try:
-            # Sorted: neighbouring keys land on the same pages. Which line repeats an id is
-            # found again in line order below, so the message does not depend on the order.
-            c.executemany(insert, [(i,) for i in sorted([r.event_id for r in chunk])])
-            c.execute("RELEASE ids")
-        except sqlite3.IntegrityError:
-            c.execute("ROLLBACK TO ids")
+    def reader(self) -> Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]:
+        """For an import's worker process: opens its own read connection and returns a
+        member's stored (version, state) rows, as they were before the import began."""
+        db, table = self.datastore.pool.db_name, self.events_table_name
 
-            def known(i: bytes) -> bool:
-                return c.execute("SELECT 1 FROM temp.import_ids WHERE id=?", (i,)).fetchone() is not None
+        def open_reader() -> Callable[[UUID], list[tuple[int, bytes]]]:
+            conn = sqlite3.connect(db, uri=True, isolation_level=None)
+            sql = f"SELECT originator_version, state FROM {table} WHERE originator_id=? ORDER BY 1"
+            return lambda oid: [(v, bytes(s)) for v, s in conn.execute(sql, (oid.hex,)).fetchall()]
 
-            raise job.duplicate(chunk, known) from None
+        return open_reader
 
     # -- reading ---------------------------------------------------------------------
     def rows(

@@ -7,7 +7,7 @@ store is opened: a clerk's ``status`` or ``pay`` on an SQLite store starts witho
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -144,7 +144,6 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         return n
 
     def import_rows(self, job: ImportJob) -> None:
-        import psycopg
 
         qualified = self.qualified
         with self._writing() as cur:
@@ -156,28 +155,27 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 
             cur.execute(f"SELECT 1 FROM {qualified} LIMIT 1")
             empty = cur.fetchone() is None
-            cur.execute("CREATE TEMP TABLE import_ids (id uuid PRIMARY KEY) ON COMMIT DROP")
             for chunk in job.start(None if empty else existing):
-                ids = [UUID(bytes=i) for i in (*job.stored_ids, *(r.event_id for r in chunk))]
-                job.stored_ids.clear()
-                cur.execute("SAVEPOINT ids")
-                try:
-                    with cur.copy("COPY import_ids (id) FROM STDIN") as copy:
-                        for i in ids:
-                            copy.write_row((i,))
-                except psycopg.errors.UniqueViolation:
-                    cur.execute("ROLLBACK TO SAVEPOINT ids")
-
-                    def known(i: bytes) -> bool:
-                        cur.execute("SELECT 1 FROM import_ids WHERE id=%s", (UUID(bytes=i),))
-                        return cur.fetchone() is not None
-
-                    raise job.duplicate(chunk, known) from None
                 with cur.copy(
                     f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
                 ) as copy:
                     for r in chunk:
                         copy.write_row((r.oid, r.version, r.topic, r.state))
+
+    def reader(self) -> Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]:
+        """For an import's worker process: opens its own connection and returns a member's
+        stored (version, state) rows, as committed before the import (which holds the lock)."""
+        params = {k: v for k, v in self.datastore.pool.kwargs.items() if k != "row_factory"}
+        qualified = self.qualified
+
+        def open_reader() -> Callable[[UUID], list[tuple[int, bytes]]]:
+            import psycopg
+
+            conn = psycopg.connect(**params, autocommit=True)
+            sql = f"SELECT originator_version, state FROM {qualified} WHERE originator_id=%s ORDER BY 1"
+            return lambda oid: [(v, bytes(s)) for v, s in conn.execute(sql, (oid,)).fetchall()]
+
+        return open_reader
 
     # -- reading ---------------------------------------------------------------------
     def rows(

@@ -452,13 +452,17 @@ class Ledger:
             raise ConcurrentChange(f"{who} changed meanwhile") from None
         return written
 
-    def import_lines(self, lines: Iterable[str | bytes], today: date, now: datetime) -> tuple[int, int]:
-        """Take over an event file: validated, all or nothing (see ``ledger/bulk.py``)."""
+    def import_lines(self, lines: Iterable[str | bytes], today: date, now: datetime,
+                     workers: int = 1, size: int | None = None) -> tuple[int, int]:  # fmt: skip
+        """Take over an event file: validated, all or nothing (see ``ledger/bulk.py``);
+        ``workers`` > 1: over that many processes (``ledger/pipeline.py``); ``size``: the
+        file's bytes, if known."""
         from ledger import bulk  # only an import needs it: a clerk's command starts without
 
         importer = bulk.Importer(today, now, self._seal_key(), self.cipher.to_stored, self.cipher.from_stored)
-        self.recorder.import_rows(importer.job(lines))
-        return importer.events, len(importer.streams)
+        expected = size // 200 if size else 1 << 16  # events, about: sizes the duplicate-id filter
+        self.recorder.import_rows(importer.job(lines, expected, workers, self.recorder.reader()))
+        return importer.events, importer.member_count()
 
     # -- scanning --------------------------------------------------------------------
     def rows(self, order: Order = "position", part: tuple[int, int] | None = None,

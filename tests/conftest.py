@@ -62,6 +62,13 @@ def store_params() -> list[Any]:
     return params
 
 
+@pytest.fixture(params=["1", "2"], ids=["sequential", "pipelined"])
+def import_workers(request: pytest.FixtureRequest) -> str:
+    """``import --workers``: 1 is the sequential import, 2 the pipeline of worker processes
+    (``ledger/pipeline.py``), forced whatever the file's size."""
+    return str(request.param)
+
+
 @pytest.fixture(params=store_params())
 def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     if request.param == "sqlite":
@@ -97,10 +104,13 @@ class Clerk:
         self.runner = CliRunner()
         self.today = "2026-11-23"
         self.now: str | None = None
+        self.import_workers: str | None = None  # given to every ``import`` as ``--workers``
 
     def __call__(
         self, *args: str, today: str | None = None, now: str | None = None, expect: int | None = 0
     ) -> Result:
+        if args and args[0] == "import" and self.import_workers is not None:
+            args = ("import", "--workers", self.import_workers, *args[1:])
         env = {
             "ZORGKAS_STORE": self.store,
             "ZORGKAS_CLERK": "test-clerk",

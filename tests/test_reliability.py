@@ -424,7 +424,10 @@ def test_a_retraction_of_the_registration_is_refused_R_OBL_1(sqlite_clerk: Clerk
     assert "R-OBL-1" in out and "line 2" in out and "Registered cannot be retracted" in out
 
 
-def test_a_retraction_of_a_stored_registration_is_refused_too(clerk: Clerk, tmp_path: Path) -> None:
+def test_a_retraction_of_a_stored_registration_is_refused_too(
+    clerk: Clerk, tmp_path: Path, import_workers: str
+) -> None:
+    clerk.import_workers = import_workers
     reg = {**_registered(), "id": "6f1d3c2e-7a0b-4c4e-9f3a-2b1c0d9e8f7a"}
     _import(clerk, tmp_path, [reg], expect=0)
     retract = _line("EventRetracted", target_id=reg["id"], reason="typed on the wrong member")
@@ -446,7 +449,10 @@ def test_a_reversal_of_a_payment_that_does_not_exist_is_refused_R_PREM_7(
     assert "R-PREM-7" in out and "line 2" in out
 
 
-def test_a_reversal_of_an_existing_payment_is_accepted_once(clerk: Clerk, tmp_path: Path) -> None:
+def test_a_reversal_of_an_existing_payment_is_accepted_once(
+    clerk: Clerk, tmp_path: Path, import_workers: str
+) -> None:
+    clerk.import_workers = import_workers
     paid = {**_line("PremiumPaid", amount_cents=5000), "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427"}
     reversal = _line("PaymentReversed", on="2020-02-01", payment_id=paid["id"])
     _import(clerk, tmp_path, [_registered(), paid, reversal], expect=0)
@@ -477,8 +483,9 @@ def test_an_unknown_rule_id_is_bad_input(sqlite_clerk: Clerk, tmp_path: Path) ->
 
 @pytest.mark.parametrize("kind", ["Affiliated", "FundSwitched"])
 def test_another_health_funds_care_fund_is_refused_R_FUND_1(
-    sqlite_clerk: Clerk, tmp_path: Path, kind: str
+    sqlite_clerk: Clerk, tmp_path: Path, kind: str, import_workers: str
 ) -> None:
+    sqlite_clerk.import_workers = import_workers
     lines = [_registered(health_fund="CM")]
     if kind == "Affiliated":
         lines.append(_line("Affiliated", fund="SOM", kind="compulsory", since="2020-01-01"))
@@ -494,7 +501,10 @@ def test_the_vlaamse_zorgkas_is_open_to_everyone_R_FUND_1(sqlite_clerk: Clerk, t
     _import(sqlite_clerk, tmp_path, [_registered(health_fund="SOM"), aff], expect=0)
 
 
-def test_a_fine_without_its_letter_is_refused_R_FINE_1(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+def test_a_fine_without_its_letter_is_refused_R_FINE_1(
+    sqlite_clerk: Clerk, tmp_path: Path, import_workers: str
+) -> None:
+    sqlite_clerk.import_workers = import_workers
     fine = _line("FineImposed", on="2020-10-20", year=2020, amount_cents=25000, premium_years=[2019, 2020])
     out = _import(sqlite_clerk, tmp_path, [_registered(), fine], expect=1)
     assert "R-FINE-1" in out and "line 2" in out
@@ -533,8 +543,9 @@ def test_an_insz_as_a_json_number_is_refused_and_a_formatted_one_accepted(
 
 # Import is not idempotent without ids (the third bullet)
 def test_a_file_without_ids_imported_twice_is_refused_and_50_euro_stays_50(
-    clerk: Clerk, tmp_path: Path
+    clerk: Clerk, tmp_path: Path, import_workers: str
 ) -> None:
+    clerk.import_workers = import_workers
     lines = [_registered(), _line("PremiumPaid", on="2020-02-01", amount_cents=5000)]
     _import(clerk, tmp_path, lines, expect=0)
     before = clerk("history", B, "--json").output

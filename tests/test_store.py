@@ -110,11 +110,15 @@ def test_verify_detects_a_deleted_event(sqlite_clerk: Clerk) -> None:
     assert "missing" in sqlite_clerk("verify", expect=1).output
 
 
-def test_export_then_import_into_an_empty_store_answers_the_same(clerk: Clerk, tmp_path: object) -> None:
+def test_export_then_import_into_an_empty_store_answers_the_same(
+    clerk: Clerk, tmp_path: object, import_workers: str
+) -> None:
+    clerk.import_workers = import_workers
     _populate(clerk)
     path = os.path.join(str(tmp_path), "events.jsonl")
     clerk("export", path)
     other = Clerk(os.path.join(str(tmp_path), "copy.sqlite"))
+    other.import_workers = import_workers
     other("import", path)
     for insz in (A, B):
         for as_of in ("2020-06-01", "2024-09-01", "2026-01-02"):
@@ -125,7 +129,10 @@ def test_export_then_import_into_an_empty_store_answers_the_same(clerk: Clerk, t
     assert "already in the store" in again.output
 
 
-def test_import_is_all_or_nothing_and_names_the_line(sqlite_clerk: Clerk, tmp_path: object) -> None:
+def test_import_is_all_or_nothing_and_names_the_line(
+    sqlite_clerk: Clerk, tmp_path: object, import_workers: str
+) -> None:
+    sqlite_clerk.import_workers = import_workers
     good = {
         "type": "Registered",
         "insz": A,
@@ -209,7 +216,10 @@ def test_a_member_event_msgspec_payload_is_validated_at_the_boundary() -> None:
         )
 
 
-def test_a_line_repeated_in_an_event_file_is_refused_naming_it(clerk: Clerk, tmp_path: object) -> None:
+def test_a_line_repeated_in_an_event_file_is_refused_naming_it(
+    clerk: Clerk, tmp_path: object, import_workers: str
+) -> None:
+    clerk.import_workers = import_workers
     line = {
         "type": "Registered", "insz": A, "on": "2020-01-01", "recorded_at": "2020-01-01T09:00:00",
         "clerk": "x", "born": "1990-02-02", "region": "flanders", "health_fund": "CM",
@@ -241,7 +251,10 @@ def test_an_event_file_may_give_recorded_times_with_a_zone(sqlite_clerk: Clerk, 
     assert json.loads(sqlite_clerk("history", A, "--json").output)[0]["recorded_at"] == "2020-01-01T09:00:00"
 
 
-def test_a_bad_line_deep_in_a_large_file_is_named(sqlite_clerk: Clerk, tmp_path: object) -> None:  # fmt: skip
+def test_a_bad_line_deep_in_a_large_file_is_named(
+    sqlite_clerk: Clerk, tmp_path: object, import_workers: str
+) -> None:
+    sqlite_clerk.import_workers = import_workers  # fmt: skip
     from bench.population import generate
 
     lines = list(generate(200, 3, seed=4))
