@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from operator import itemgetter
 
 from ledger import events as ev
 from ledger import parameters
@@ -284,7 +285,8 @@ class Account:
         return take
 
     def _open_years(self, *, skip_fined: bool = False) -> list[int]:
-        open_years = [y for y, a in self.years.items() if a.outstanding_cents > 0]
+        # outstanding_cents > 0, without the property call (a fold asks once per payment)
+        open_years = [y for y, a in self.years.items() if a.due.amount_cents > a.paid_cents]
         if not self.fines:  # most members: no fine, so no fined year to put last
             return sorted(open_years)
         fined = self.fined_years()
@@ -294,6 +296,8 @@ class Account:
         return sorted(open_years, key=lambda y: (y in fined, y))
 
     def _spread(self, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
+        if cents == 0:  # most payments pay their own year exactly: nothing to spread
+            return 0
         for year in self._open_years():
             if cents == 0:
                 break
@@ -315,6 +319,8 @@ class Account:
         return max(take, 0)
 
     def _pay_fines(self, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
+        if cents == 0 or not self.fines:
+            return cents
         for year in sorted(self.fines):
             if cents == 0:
                 break
@@ -403,13 +409,6 @@ class Account:
             fine.paid_cents = 0
 
 
-def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
-    """R-PREM-7: the year whose invitation carries this payment's structured message."""
-    if not payment.ogm:
-        return None
-    return _ogm_years(history).get(payment.ogm)
-
-
 def _ogm_years(history: History) -> dict[str, int]:
     """Structured message -> year of the first invitation (effective order) carrying it."""
 
@@ -453,13 +452,16 @@ def _fold(history: History) -> Account:
             timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
     for n, fine in enumerate(history.of(ev.FineImposed)):
         timeline.append((fine.on, _FINE, n, fine))
-    for n, pay in enumerate(payments(history)):
+    stand = payments(history)
+    for n, pay in enumerate(stand):
         timeline.append((pay.on, _PAY, n, pay))
     for n, ded in enumerate(history.of(ev.PremiumDeducted)):
         timeline.append((ded.on, _DEDUCT, n, ded))
     for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
         timeline.append((appeal.on, _APPEAL, n, appeal))
-    timeline.sort(key=lambda t: (t[0], t[1], t[2]))
+    timeline.sort(key=itemgetter(0, 1, 2))
+    # R-PREM-7: a payment goes first to the year whose invitation carries its structured message.
+    ogm_years = _ogm_years(history) if stand else {}
     for day, kind, _n, item in timeline:
         if kind == _OWE:
             acc.owe(item)  # type: ignore[arg-type]
@@ -468,7 +470,7 @@ def _fold(history: History) -> Account:
         elif kind == _FINE:
             acc.impose(item)  # type: ignore[arg-type]
         elif kind == _PAY:
-            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
+            acc.receive(item, ogm_years.get(item.ogm) if item.ogm else None)  # type: ignore[arg-type, attr-defined]
         elif kind == _DEDUCT:
             acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
         elif item.upheld:  # type: ignore[attr-defined]
