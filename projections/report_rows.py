@@ -213,7 +213,8 @@ def next_change(status: Status) -> date:
     for e in history.events:
         for name, after in _date_fields(type(e)):
             value = getattr(e, name)
-            if isinstance(value, date):
+            # Only later dates count; most an event names are past (not added, same minimum).
+            if isinstance(value, date) and value + after > day:
                 later.add(value + after)
     later.update(_calendar(day.year))
     later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view
