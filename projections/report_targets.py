@@ -316,9 +316,14 @@ class SqliteTarget(Target):
         self.conn, self._held = self._held, None
         real = os.path.realpath(self.path)
         _fsync(fresh)
+        if os.path.exists(real + "-journal"):
+            # An empty target: SQLite opened a journal for it at BEGIN. End that transaction
+            # first, so that no journal can outlive a crash beside the renamed file.
+            self.conn.execute("ROLLBACK")
         os.replace(fresh, real)  # atomic: readers see the old file or the new one, whole
         _fsync(os.path.dirname(real), directory=True)
-        self.conn.execute("ROLLBACK")  # the old file's lock (nothing was written to it)
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")  # the old file's lock (nothing was written to it)
 
     def rollback(self) -> None:
         if self._fresh is not None:
