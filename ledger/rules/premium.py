@@ -296,7 +296,7 @@ class Account:
         return sorted(open_years, key=lambda y: (y in fined, y))
 
     def _spread(self, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
-        if cents == 0:  # most payments pay their own year exactly: nothing to spread
+        if cents == 0:  # the payment paid its own year exactly: nothing to spread
             return 0
         for year in self._open_years():
             if cents == 0:
@@ -409,6 +409,13 @@ class Account:
             fine.paid_cents = 0
 
 
+def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
+    """R-PREM-7: the year whose invitation carries this payment's structured message."""
+    if not payment.ogm:
+        return None
+    return _ogm_years(history).get(payment.ogm)
+
+
 def _ogm_years(history: History) -> dict[str, int]:
     """Structured message -> year of the first invitation (effective order) carrying it."""
 
@@ -452,16 +459,13 @@ def _fold(history: History) -> Account:
             timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
     for n, fine in enumerate(history.of(ev.FineImposed)):
         timeline.append((fine.on, _FINE, n, fine))
-    stand = payments(history)
-    for n, pay in enumerate(stand):
+    for n, pay in enumerate(payments(history)):
         timeline.append((pay.on, _PAY, n, pay))
     for n, ded in enumerate(history.of(ev.PremiumDeducted)):
         timeline.append((ded.on, _DEDUCT, n, ded))
     for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
         timeline.append((appeal.on, _APPEAL, n, appeal))
     timeline.sort(key=itemgetter(0, 1, 2))
-    # R-PREM-7: a payment goes first to the year whose invitation carries its structured message.
-    ogm_years = _ogm_years(history) if stand else {}
     for day, kind, _n, item in timeline:
         if kind == _OWE:
             acc.owe(item)  # type: ignore[arg-type]
@@ -470,7 +474,7 @@ def _fold(history: History) -> Account:
         elif kind == _FINE:
             acc.impose(item)  # type: ignore[arg-type]
         elif kind == _PAY:
-            acc.receive(item, ogm_years.get(item.ogm) if item.ogm else None)  # type: ignore[arg-type, attr-defined]
+            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
         elif kind == _DEDUCT:
             acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
         elif item.upheld:  # type: ignore[attr-defined]
