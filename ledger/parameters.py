@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.dates import day_in
 from ledger.errors import BadInput, ParameterMissing
 
 ENV = "ZORGKAS_PARAMETERS"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,47 @@ class Premium:
         return self.value(reduced).cents
 
 
+# ``os.environ.get`` encodes the key and decodes the value on every call (about 1 µs): a
+# rebuild asks for the parameters some 100,000 times. The mapping's own bytes dictionary,
+# which ``os.environ[...] = ...`` and ``del`` keep in step, is read instead where it exists;
+# the merged parameters are kept per value of the variable, so a changed variable is seen.
+_ENVIRON: dict[Any, Any] | None = getattr(os.environ, "_data", None) if os.name == "posix" else None
+_ENV_KEY = os.fsencode(ENV)
+_last: tuple[Any, dict[str, Any]] | None = None
+
+
 def raw() -> dict[str, Any]:
     """The packaged parameters with ``ZORGKAS_PARAMETERS`` merged over them, validated."""
-    return _load(os.environ.get(ENV) or None)
+    global _last
+    value = _ENVIRON.get(_ENV_KEY) if _ENVIRON is not None else os.environ.get(ENV)
+    last = _last
+    if last is not None and last[0] == value:
+        return last[1]
+    path = (os.fsdecode(value) if isinstance(value, bytes) else value) or None
+    data = _load(path)
+    _last = (value, data)
+    return data
 
 
 def reload() -> None:
     """Forget the files read so far (a test, or a long-running process, changed them)."""
+    global _last
+    _last = None
     _load.cache_clear()
+
+
+def _per_load(compute: Callable[[], T]) -> Callable[[], T]:
+    """``compute()`` once per loaded parameter set (a reload or another file gives new ones)."""
+    memo: list[Any] = [None, None]
+
+    @wraps(compute)
+    def cached() -> T:
+        data = raw()
+        if memo[0] is not data:
+            memo[1], memo[0] = compute(), data
+        return memo[1]  # type: ignore[no-any-return]
+
+    return cached
 
 
 @cache
@@ -239,6 +274,7 @@ def _value(entry: dict[str, Any], rate: str) -> Value:
     )
 
 
+@_per_load
 def first_premium_year() -> int:
     """History before the schedule's first year is outside the ledger."""
     return min(int(y) for y in raw()["premium"]["years"])
@@ -341,13 +377,20 @@ def cancellation_threshold() -> int:
 
 def residence_periods() -> list[tuple[date, date, int, int, str]]:
     """R-ELIG-1: (from, until, continuous years, total years, source) for each period."""
-    return [
-        (
-            date.fromisoformat(p["from"]),
-            date.fromisoformat(p["until"]) if "until" in p else date.max,
-            p["continuous_years"],
-            p["total_years"],
-            p["source"],
-        )
-        for p in raw()["residence"]["periods"]
-    ]
+    return list(_residence_periods())
+
+
+@_per_load
+def _residence_periods() -> tuple[tuple[date, date, int, int, str], ...]:
+    return tuple(
+        [
+            (
+                date.fromisoformat(p["from"]),
+                date.fromisoformat(p["until"]) if "until" in p else date.max,
+                p["continuous_years"],
+                p["total_years"],
+                p["source"],
+            )
+            for p in raw()["residence"]["periods"]
+        ]
+    )

@@ -322,7 +322,10 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             sql, params = _page(order, part, upto, last, "?", "rowid", lambda u: u.hex)
             with self.datastore.transaction(commit=False) as c:
                 c.execute(f"SELECT {columns} FROM {self.events_table_name} {sql}", params)
-                rows = [Row(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+                fetched = c.fetchall()
+            # A member's rows share one id: parse each id text once per page, not per row.
+            ids = {t: UUID(t) for t in {r[1] for r in fetched}}
+            rows = [Row(r[0], ids[r[1]], r[2], r[3], bytes(r[4])) for r in fetched]
             yield from rows
             if len(rows) < PAGE:
                 return

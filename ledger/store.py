@@ -491,7 +491,8 @@ class Ledger:
         current_id: Any = None
         from_stored = self.cipher.from_stored
         for row in self.rows("member", part):
-            if row.oid != current_id:
+            # A page's rows of one member share one id object: ``is`` spares UUID.__eq__.
+            if row.oid is not current_id and row.oid != current_id:
                 if current:
                     yield Member(current[0].insz, current)
                     current = []

@@ -90,19 +90,26 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     ))  # fmt: skip
     for p in aff.periods(history):
         rows["affiliation_periods"].append((mk, p.fund, p.kind, p.start, p.end, p.opened_by.rule))
+    # Claims and payments are most of a rebuild's rows: their dates go in as the ISO text
+    # the schema stores, made here, rather than through sqlite3's adapter call per value.
+    claims = rows["claims"]
     for year, ya in sorted(acc.years.items()):
         due = ya.due
-        rows["claims"].append((
+        paid_on = ya.paid_on
+        claims.append((
             mk, year, fund_on(max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
-            ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on, due.owed_from,
-            _premium_due(year, params), ya.paid_on, due.source, due.confirmed, len(due.adjustments),
+            ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on.isoformat(),
+            due.owed_from.isoformat(), _premium_due(year, params), paid_on.isoformat() if paid_on else None,
+            due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
+    payments = rows["payments"]
     for pay in history.of(ev.PremiumPaid):
         rev = reversals.get(pay.id)
-        rows["payments"].append((
-            mk, pay.on, pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None, pay.fine_year,
-            rev is not None, rev.on if rev else None, (rev.reason or None) if rev else None,
+        payments.append((
+            mk, pay.on.isoformat(), pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None,
+            pay.fine_year, rev is not None, rev.on.isoformat() if rev else None,
+            (rev.reason or None) if rev else None,
         ))  # fmt: skip
     for ded in history.of(ev.PremiumDeducted):  # a claim and its payment in one event (R-PREM-5)
         rows["payments"].append((
@@ -139,14 +146,14 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     return rows, status
 
 
-_DUE: dict[int, tuple[object, date]] = {}
+_DUE: dict[int, tuple[object, str]] = {}
 
 
-def _premium_due(year: int, data: object) -> date:
-    """R-PREM-2 for ``year``, computed once per loaded parameters ``data`` (a reload gives new ones)."""
+def _premium_due(year: int, data: object) -> str:
+    """R-PREM-2 for ``year`` (ISO), computed once per loaded parameters ``data`` (a reload gives new ones)."""
     cached = _DUE.get(year)
     if cached is None or cached[0] is not data:
-        cached = _DUE[year] = (data, parameters.premium_due(year))
+        cached = _DUE[year] = (data, parameters.premium_due(year).isoformat())
     return cached[1]
 
 
@@ -206,7 +213,8 @@ def next_change(status: Status) -> date:
     for e in history.events:
         for name, after in _date_fields(type(e)):
             value = getattr(e, name)
-            if isinstance(value, date):
+            # Only later dates count; most an event names are past (not added, same minimum).
+            if isinstance(value, date) and value + after > day:
                 later.add(value + after)
     later.update(_calendar(day.year))
     later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view

@@ -218,14 +218,21 @@ EVENT_STORE_TABLES = {"stored_events", "zorgkas_events"}
 
 
 class SqliteTarget(Target):
-    """A reporting database file, written in one ``BEGIN IMMEDIATE`` transaction."""
+    """A reporting database file, written in one ``BEGIN IMMEDIATE`` transaction.
+
+    A full rebuild (``build_fresh``) writes a new file beside the target instead, without
+    a rollback journal, and renames it over the target at the commit: the lock on the
+    old file is held throughout, and a crash leaves the old file whole.
+    """
 
     dialect = SQLITE
 
-    def __init__(self, path: str, *, check: bool = True) -> None:
+    def __init__(self, path: str, *, check: bool = True, scratch: bool = False) -> None:
         self.label = path
         self.path = path
         self.conn: sqlite3.Connection | None = None
+        self._held: sqlite3.Connection | None = None  # the target's own, during build_fresh
+        self._fresh: str | None = None
         if check:
             kind, names = classify_sqlite(path)
             if kind == "not-sqlite":
@@ -234,10 +241,48 @@ class SqliteTarget(Target):
                 raise BadInput("--to", path, "is an event store; give the reporting database's own file")
             if names and POSITION not in names:
                 raise self.foreign(f"it holds other tables: {', '.join(sorted(names)[:5])}")
-        self.conn = sqlite3.connect(path, isolation_level=None)
-        self.conn.execute("PRAGMA cache_size = -65536")
-        self.conn.execute("BEGIN IMMEDIATE")
+        for _attempt in range(10):
+            before = _inode(path)
+            self.conn = sqlite3.connect(path, isolation_level=None)
+            if before is None:
+                before = _inode(path)
+            if scratch:  # a worker's part file: read through once, thrown away on failure
+                self.conn.execute("PRAGMA journal_mode = OFF")
+                self.conn.execute("PRAGMA synchronous = OFF")
+            self.conn.execute("PRAGMA cache_size = -65536")
+            self.conn.execute("BEGIN IMMEDIATE")
+            if _inode(path) == before or _attempt == 9:
+                break
+            # Another run renamed its rebuilt file over the target while this one waited
+            # for the lock: the lock is on the old file; open the new one.
+            self.conn.close()
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _batch (member TEXT PRIMARY KEY)")
+
+    def build_fresh(self) -> None:
+        """Write the rest of this run into a new file beside the target (a full rebuild).
+
+        Nothing of the old rows is kept, so nothing needs a journal: the new file is
+        written with ``journal_mode=OFF`` and ``synchronous=OFF``, and ``commit`` syncs it
+        and renames it over the target. The target's lock is kept until then (other runs
+        wait), and its mode is copied.
+        """
+        assert self.conn is not None and self._fresh is None
+        real = os.path.realpath(self.path)
+        fresh = fresh_path(real)
+        if os.path.exists(fresh):
+            os.unlink(fresh)  # a killed rebuild's
+        os.close(os.open(fresh, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))  # umask applies, as SQLite's
+        os.chmod(fresh, os.stat(real).st_mode & 0o7777)
+        try:
+            conn = sqlite3.connect(fresh, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute("BEGIN")
+        except BaseException:
+            os.unlink(fresh)
+            raise
+        self._held, self.conn, self._fresh = self.conn, conn, fresh
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         assert self.conn is not None
@@ -263,14 +308,62 @@ class SqliteTarget(Target):
 
     def commit(self) -> None:
         self.execute("COMMIT")
+        if self._fresh is None:
+            return
+        assert self.conn is not None and self._held is not None
+        self.conn.close()
+        fresh, self._fresh = self._fresh, None
+        self.conn, self._held = self._held, None
+        real = os.path.realpath(self.path)
+        _fsync(fresh)
+        if os.path.exists(real + "-journal"):
+            # An empty target: SQLite opened a journal for it at BEGIN. End that transaction
+            # first, so that no journal can outlive a crash beside the renamed file.
+            self.conn.execute("ROLLBACK")
+        os.replace(fresh, real)  # atomic: readers see the old file or the new one, whole
+        _fsync(os.path.dirname(real), directory=True)
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")  # the old file's lock (nothing was written to it)
 
     def rollback(self) -> None:
+        if self._fresh is not None:
+            assert self.conn is not None
+            self.conn.close()
+            self.conn, self._held = self._held, None
+            fresh, self._fresh = self._fresh, None
+            if os.path.exists(fresh):
+                os.unlink(fresh)
         if self.conn is not None and self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
+        if self._fresh is not None:
+            self.rollback()
         if self.conn is not None:
             self.conn.close()
+
+
+def fresh_path(target: str) -> str:
+    """Where a full rebuild writes the new file: beside the target, under a fixed name,
+    so the next run finds and removes what a killed run left."""
+    folder, name = os.path.split(target)
+    return os.path.join(folder, f".{name}.report-rebuild")
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _fsync(path: str, *, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class PostgresTarget(Target):

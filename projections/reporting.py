@@ -27,6 +27,7 @@ with an HMAC of the pseudonym), readable only with the key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -48,7 +49,15 @@ from ledger.member import Member
 from ledger.store import Ledger
 from projections.report_rows import member_rows, next_change, pseudonym
 from projections.report_schema import BY_NAME, CHANGES_ON, SCHEMA_VERSION, TABLES, VIEWS
-from projections.report_targets import Change, Rows, SqliteTarget, Target, is_postgres, open_target
+from projections.report_targets import (
+    Change,
+    Rows,
+    SqliteTarget,
+    Target,
+    fresh_path,
+    is_postgres,
+    open_target,
+)
 
 __all__ = ["TABLES", "VIEWS", "export_report", "pseudonym_key"]
 
@@ -233,7 +242,7 @@ def _rebuild_in_parallel(target: Target, store_url: str, folder: Path, workers: 
 def build_part(store_url: str, part: tuple[int, int], run: Run, out: str) -> int:
     """One worker: the rows of one range of member ids, into its own SQLite file."""
     ledger = Ledger(store_url)
-    target = SqliteTarget(out, check=False)
+    target = SqliteTarget(out, check=False, scratch=True)
     try:
         target.reset(indexes=False)  # a part file is only read through, once
         count = write_members(target, ledger.members(part), run, replace=False)
@@ -294,6 +303,9 @@ def export_report(
     target = open_target(target_url, ledger.url)
     folder = parts_folder(target_url, ledger.url)
     shutil.rmtree(folder, ignore_errors=True)  # a killed run's leftovers
+    if not is_postgres(target_url):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(fresh_path(os.path.realpath(target_url)))
     try:
         stored = target.read_position()
         note = ""
@@ -328,6 +340,8 @@ def export_report(
                 full, head = True, ledger.max_position()
                 note = f" (the members due are most of the fund: {len(touched | by_date)} of {known}){note}"
         if full:
+            if isinstance(target, SqliteTarget):
+                target.build_fresh()
             target.reset(indexes=False)
             workers = _workers(ledger)
             if workers > 1:

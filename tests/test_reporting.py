@@ -254,6 +254,38 @@ def test_a_crash_mid_report_leaves_the_previous_extract_whole(
     assert "updated: 2 members" in sqlite_clerk("report", "--to", target, "--as-of", "2024-01-01").output
 
 
+def test_a_full_rebuild_replaces_the_file_whole_or_not_at_all(
+    sqlite_clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full SQLite rebuild writes a new file beside the target and renames it over the
+    target: a crash leaves the old file (and no new one), the mode is kept, and a file
+    a killed run left is removed by the next run."""
+    target = _path(tmp_path, "r.sqlite")
+    _history(sqlite_clerk)
+    sqlite_clerk("report", "--to", target, "--as-of", "2024-01-01")
+    os.chmod(target, 0o600)
+    before = _tables(target)
+    inode = os.stat(target).st_ino
+    _more(sqlite_clerk)
+
+    def boom(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as m:
+        m.setattr(reporting.Target, "write_position", boom)
+        sqlite_clerk("report", "--to", target, "--as-of", "2024-01-01", "--rebuild", expect=3)
+    assert _tables(target) == before and os.stat(target).st_ino == inode
+    assert not [n for n in os.listdir(tmp_path) if "report-rebuild" in n]
+    leftover = tmp_path / ".r.sqlite.report-rebuild"
+    leftover.write_bytes(b"a killed run's half-written file")
+    rebuilt = sqlite_clerk("report", "--to", target, "--as-of", "2024-01-01", "--rebuild")
+    assert "rebuilt: 2 members" in rebuilt.output
+    assert not leftover.exists() and os.stat(target).st_ino != inode
+    assert os.stat(target).st_mode & 0o777 == 0o600
+    assert _tables(target) != before
+    assert {n for n in os.listdir(tmp_path) if n.startswith("r.sqlite-")} == set()  # no journal
+
+
 def test_a_parallel_rebuild_equals_an_in_process_one(
     clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

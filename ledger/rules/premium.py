@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from operator import itemgetter
 
 from ledger import events as ev
 from ledger import parameters
@@ -284,7 +285,8 @@ class Account:
         return take
 
     def _open_years(self, *, skip_fined: bool = False) -> list[int]:
-        open_years = [y for y, a in self.years.items() if a.outstanding_cents > 0]
+        # outstanding_cents > 0, without the property call (a fold asks once per payment)
+        open_years = [y for y, a in self.years.items() if a.due.amount_cents > a.paid_cents]
         if not self.fines:  # most members: no fine, so no fined year to put last
             return sorted(open_years)
         fined = self.fined_years()
@@ -294,6 +296,8 @@ class Account:
         return sorted(open_years, key=lambda y: (y in fined, y))
 
     def _spread(self, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
+        if cents == 0:  # the payment paid its own year exactly: nothing to spread
+            return 0
         for year in self._open_years():
             if cents == 0:
                 break
@@ -315,6 +319,8 @@ class Account:
         return max(take, 0)
 
     def _pay_fines(self, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
+        if cents == 0 or not self.fines:
+            return cents
         for year in sorted(self.fines):
             if cents == 0:
                 break
@@ -459,7 +465,7 @@ def _fold(history: History) -> Account:
         timeline.append((ded.on, _DEDUCT, n, ded))
     for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
         timeline.append((appeal.on, _APPEAL, n, appeal))
-    timeline.sort(key=lambda t: (t[0], t[1], t[2]))
+    timeline.sort(key=itemgetter(0, 1, 2))
     for day, kind, _n, item in timeline:
         if kind == _OWE:
             acc.owe(item)  # type: ignore[arg-type]
