@@ -64,24 +64,19 @@ class Premium:
         return self.value(reduced).cents
 
 
-# ``os.environ.get`` encodes the key and decodes the value on every call (about 1 µs): a
-# rebuild asks for the parameters some 100,000 times. The mapping's own bytes dictionary,
-# which ``os.environ[...] = ...`` and ``del`` keep in step, is read instead where it exists;
-# the merged parameters are kept per value of the variable, so a changed variable is seen.
-_ENVIRON: dict[Any, Any] | None = getattr(os.environ, "_data", None) if os.name == "posix" else None
-_ENV_KEY = os.fsencode(ENV)
-_last: tuple[Any, dict[str, Any]] | None = None
+# The merged parameters are kept per value of the variable: a changed variable (a test, a
+# long-running process) is seen at the next call, an unchanged one costs one lookup.
+_last: tuple[str | None, dict[str, Any]] | None = None
 
 
 def raw() -> dict[str, Any]:
     """The packaged parameters with ``ZORGKAS_PARAMETERS`` merged over them, validated."""
     global _last
-    value = _ENVIRON.get(_ENV_KEY) if _ENVIRON is not None else os.environ.get(ENV)
+    value = os.environ.get(ENV)
     last = _last
     if last is not None and last[0] == value:
         return last[1]
-    path = (os.fsdecode(value) if isinstance(value, bytes) else value) or None
-    data = _load(path)
+    data = _load(value or None)
     _last = (value, data)
     return data
 
