@@ -114,11 +114,12 @@ def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> tuple[bool,
     """Whether the line has an "id" key, and the event's encoding when the line is exactly
     that; refuses a repeated key (invisible to a decoder: the last one wins).
 
-    A line that is exactly the decoded event's own encoding (as ``export`` writes it)
-    holds every key once, "id" among them: one encode and a compare instead of a second,
-    untyped decode. Any other line is decoded untyped: every key ends in '":', so fewer
-    keys than that marker means a repeat (or the marker inside a string): only then the
-    exact, slow check.
+    A line that is exactly the decoded event's own encoding (compact msgspec JSON, as a
+    system that writes the store's own form produces; `export` writes readable lines, which
+    take the general path) holds every key once, "id" among them: one encode and a compare
+    instead of a second, untyped decode. Any other line is decoded untyped: every key ends
+    in '":', so fewer keys than that marker means a repeat (or the marker inside a
+    string): only then the exact, slow check.
     """
     if isinstance(text, bytes):
         canonical = _encoder.encode(event)
