@@ -591,28 +591,13 @@ def test_serve_report_runs_datasette_in_its_own_process_and_stops_with_it(
     target = _path(tmp_path, "reporting.sqlite")
     _history(sqlite_clerk)
     sqlite_clerk("report", "--to", target)
-    from tests.test_reporting_browser import _free_port
+    from tests.test_reporting_browser import serving
 
-    port = _free_port()
-    env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", "serve-report", target, "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        body = ""
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/reporting/members.json") as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                _sleep(0.1)
+    with serving(target, sqlite_clerk.store) as (proc, base):
+        with urllib.request.urlopen(f"{base}/reporting/members.json") as r:
+            body = r.read().decode()
         assert '"members"' in body or "rows" in body
         assert "datasette" in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     assert sorted(os.listdir(tmp_path)) == sorted(["reporting.sqlite", *_store_files(sqlite_clerk, tmp_path)])
 
 

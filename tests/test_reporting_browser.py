@@ -7,6 +7,7 @@ Set ``ZORGKAS_SCREENSHOT=path.png`` to keep a screenshot of the dashboard.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -51,6 +53,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def serving(target: str, store: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``zorgkas serve-report TARGET`` on a free port, once it answers: (process, base URL);
+    stopped (and waited for) on leaving."""
+    port = _free_port()
+    env = dict(os.environ, ZORGKAS_STORE=store)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "commands.cli", "serve-report", target, "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{base}/-/versions.json").close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield server, base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def _chromium(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return chromium(url, "--window-size=1400,2000", "--virtual-time-budget=20000", *extra)
 
@@ -62,28 +88,12 @@ def test_every_dashboard_chart_renders_marks_in_chromium(
     generated_store(sqlite_clerk, tmp_path, 300)
     target = str(tmp_path / "reporting.sqlite")
     sqlite_clerk("report", "--to", target, today="2024-06-01")
-    port = _free_port()
-    env = dict(os.environ, ZORGKAS_STORE=sqlite_clerk.store)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", "serve-report", target, "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json").close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serving(target, sqlite_clerk.store) as (_server, base):
         url = f"{base}/-/dashboards/{DASHBOARD}"
         dom = _chromium(url, "--dump-dom").stdout
         shot = os.environ.get("ZORGKAS_SCREENSHOT")
         if shot:
             _chromium(url, f"--screenshot={shot}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert "Arrears, fines, claims and collections" in dom
     for slug in charts("reporting"):
         start = dom.index(f'id="chart-{slug}"')
