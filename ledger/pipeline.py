@@ -29,7 +29,6 @@ import contextlib
 import multiprocessing
 import os
 import queue
-import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +37,7 @@ from uuid import UUID
 
 import msgspec
 
+from ledger.children import die_with_parent
 from ledger.errors import LedgerError
 from ledger.eventfile import bounded_lines
 from ledger.recorders import ImportRow
@@ -85,20 +85,11 @@ def _member_key(text: bytes) -> bytes:
     return value.encode().translate(None, _NOT_DIGITS) if isinstance(value, str) else b""
 
 
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _work(
     importer: Importer, reader: Callable[[], Existing] | None, parent: int, inbox: Any, outbox: Any
 ) -> None:
     """A worker: check, number and seal the lines it is sent, member by member."""
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent:  # the parent died before the signal was asked for
         os._exit(1)
     from ledger.bulk import LineChecker

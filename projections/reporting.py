@@ -34,7 +34,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from ledger.children import die_with_parent
 from ledger.errors import BadInput, LedgerError
 from ledger.member import Member
 from ledger.store import Ledger
@@ -183,17 +183,6 @@ def parts_folder(target_url: str, store_url: str) -> Path:
     return base / f".zorgkas-report-parts-{hashlib.sha256(target_url.encode()).hexdigest()[:12]}"
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the worker gets SIGKILL when the report run dies, however it dies."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _rebuild_in_parallel(target: Target, store_url: str, folder: Path, workers: int, run: Run) -> int:
     """Build ranges of members in worker processes, then copy them in the target's transaction."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -210,7 +199,7 @@ def _rebuild_in_parallel(target: Target, store_url: str, folder: Path, workers: 
             env = dict(os.environ, ZORGKAS_REPORT_JOB=json.dumps(job), ZORGKAS_REPORT_KEY=run.key.hex())
             procs.append(
                 subprocess.Popen(  # noqa: S603 - our own module, no shell
-                    [sys.executable, "-m", "projections.report_worker"], env=env, preexec_fn=_die_with_parent
+                    [sys.executable, "-m", "projections.report_worker"], env=env, preexec_fn=die_with_parent
                 )
             )
         failed = [k for k, p in enumerate(procs) if p.wait() != 0]
