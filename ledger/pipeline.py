@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 import traceback
@@ -49,7 +50,7 @@ BATCH = 2_000  # lines per message to a worker
 THRESHOLD = 20_000_000  # bytes of a file from which the import uses the workers by itself
 Existing = Callable[[UUID], list[tuple[int, bytes]]]
 
-_to_worker = msgspec.msgpack.Encoder()
+_encode = msgspec.msgpack.Encoder()  # both ways: batches of lines, rows back
 _batch = msgspec.msgpack.Decoder(tuple[list[int], list[bytes]])
 _from_worker = msgspec.msgpack.Decoder(tuple[int, list[ImportRow], list[bytes], int, bytes])
 _OK, _ERROR, _DONE, _FAILED = 0, 1, 2, 3
@@ -111,19 +112,13 @@ def _work(
                     rows.append(importer.row(event, n, canonical))
             except LedgerError as exc:
                 failed = True
-                send(_to_worker.encode((_ERROR, [], [], n, _pickle(exc))))
+                send(_encode.encode((_ERROR, [], [], n, pickle.dumps(exc))))
                 continue
-            send(_to_worker.encode((_OK, rows, importer.stored_ids, 0, b"")))
+            send(_encode.encode((_OK, rows, importer.stored_ids, 0, b"")))
             importer.stored_ids.clear()
-        send(_to_worker.encode((_DONE, [], [], len(importer.streams), b"")))
+        send(_encode.encode((_DONE, [], [], len(importer.streams), b"")))
     except BaseException:  # a bug, not bad input: the parent reports it
-        send(_to_worker.encode((_FAILED, [], [], 0, traceback.format_exc().encode())))
-
-
-def _pickle(exc: BaseException) -> bytes:
-    import pickle
-
-    return pickle.dumps(exc)
+        send(_encode.encode((_FAILED, [], [], 0, traceback.format_exc().encode())))
 
 
 class Pipeline:
@@ -204,8 +199,6 @@ class Pipeline:
             stored.extend(ids)
             return rows
         if kind == _ERROR:
-            import pickle
-
             self.errors.append((number, pickle.loads(blob)))
         elif kind == _DONE:
             self.running -= 1
@@ -224,7 +217,7 @@ class Pipeline:
         key = _member_key
 
         def send(w: int) -> None:
-            self._hand(w, _to_worker.encode((numbers[w], batches[w])))
+            self._hand(w, _encode.encode((numbers[w], batches[w])))
             numbers[w], batches[w] = [], []
 
         for n, text in enumerate(bounded_lines(lines), start=1):
