@@ -47,8 +47,8 @@ from ledger import events as ev
 from ledger import parameters
 from ledger.history import History
 from ledger.rules.affiliation import Period, periods
-from ledger.rules.exemption import Exemption, exempt_year, exemptions
-from ledger.rules.obligation import is_adult_in, turns_26_year
+from ledger.rules.exemption import exempt_year, exemptions
+from ledger.rules.obligation import is_adult_in
 
 Claim = ev.PremiumInvited | ev.PremiumDeducted
 
@@ -94,11 +94,7 @@ def claim_void(history: History, claim: Claim) -> bool:
     """R-PREM-3, R-PREM-4: a claim for a year without premium, or made after the death."""
     if not is_adult_in(history, claim.year):
         return True
-    return _void_by_exemption(exemptions(history), claim)
-
-
-def _void_by_exemption(exempt: list[Exemption], claim: Claim) -> bool:
-    for x in exempt:
+    for x in exemptions(history):
         if x.reason == "death":
             if x.start < claim.on:
                 return True
@@ -114,16 +110,10 @@ def covering_period(history: History, year: int) -> Period | None:
 def dues(history: History) -> list[PremiumDue]:
     """Premiums owed by ``history.as_of``: claims whose year a membership covers (R-PREM-9)."""
     owed: list[PremiumDue] = []
-    found = claims(history)
-    if not found:
-        return owed
-    spans = periods(history)
-    adult_from = turns_26_year(history)
-    exempt = exemptions(history)
-    for year, claim in found.items():
-        # covering_period and claim_void, with what they read from the view read once.
-        period = next((p for p in spans if p.covers_year(year)), None)
-        if period is None or year < adult_from or (exempt and _void_by_exemption(exempt, claim)):
+    for year, claim in claims(history).items():
+        # Both read memoized rule results of the view (periods, age, exemptions).
+        period = covering_period(history, year)
+        if period is None or claim_void(history, claim):
             continue
         owed_from = max(claim.on, period.opened_by.on)
         owed.append(
