@@ -369,6 +369,7 @@ def main() -> None:
     print_table(rows)
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(results, indent=2))
+    PARTIAL.unlink()  # the whole run is in ``out``: the stage-by-stage copy was for a cut-off
     write_doc(rows, results)
     print(f"results: {out.relative_to(ROOT)} and docs/performance.md")
 
