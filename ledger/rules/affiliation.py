@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from ledger import events as ev
-from ledger.dates import dec31, jan1
+from ledger.dates import dec31
 from ledger.errors import RuleRefused
 from ledger.history import History
 from ledger.identity import OPEN_FUND, home_fund
@@ -50,7 +50,8 @@ class Period:
         return self.start <= day and (self.end is None or day <= self.end)
 
     def covers_year(self, year: int) -> bool:
-        return self.start <= dec31(year) and (self.end is None or self.end >= jan1(year))
+        # start <= 31 December of year and end >= 1 January of year, without making the dates
+        return self.start.year <= year and (self.end is None or self.end.year >= year)
 
 
 def periods(history: History) -> list[Period]:

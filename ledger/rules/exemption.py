@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger import events as ev
-from ledger.dates import dec31, jan1
 from ledger.history import History
 
 
@@ -31,7 +30,8 @@ class Exemption:
         return self.start <= day and (self.end is None or day <= self.end)
 
     def overlaps_year(self, year: int) -> bool:
-        return self.start <= dec31(year) and (self.end is None or self.end >= jan1(year))
+        # start <= 31 December of year and end >= 1 January of year, without making the dates
+        return self.start.year <= year and (self.end is None or self.end.year >= year)
 
 
 def exemptions(history: History) -> list[Exemption]:

@@ -104,7 +104,10 @@ def claim_void(history: History, claim: Claim) -> bool:
 
 
 def covering_period(history: History, year: int) -> Period | None:
-    return next((p for p in periods(history) if p.covers_year(year)), None)
+    for period in periods(history):  # a loop, not next(genexpr): asked once per claim
+        if period.covers_year(year):
+            return period
+    return None
 
 
 def dues(history: History) -> list[PremiumDue]:
@@ -244,6 +247,9 @@ class Account:
     allocations: list[Allocation] = field(default_factory=list)
     received_cents: int = 0
     credit_cents: int = 0
+    # The years with something outstanding, kept as money moves: R-PREM-7 asks for them
+    # on every payment, and a member has few of them among many paid years.
+    _open: set[int] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def premiums_outstanding_cents(self) -> int:
@@ -272,13 +278,21 @@ class Account:
         self.allocations.append(alloc)
         if acc.outstanding_cents == 0:
             acc.paid_on = on
+            self._open.discard(year)
         return take
 
+    def _track(self, year: int) -> None:
+        """Keep ``_open`` in step after the amount owed of ``year`` changed."""
+        acc = self.years[year]
+        if acc.due.amount_cents > acc.paid_cents:
+            self._open.add(year)
+        else:
+            self._open.discard(year)
+
     def _open_years(self, *, skip_fined: bool = False) -> list[int]:
-        # outstanding_cents > 0, without the property call (a fold asks once per payment)
-        open_years = [y for y, a in self.years.items() if a.due.amount_cents > a.paid_cents]
+        open_years = sorted(self._open)  # the years whose outstanding_cents > 0
         if not self.fines:  # most members: no fine, so no fined year to put last
-            return sorted(open_years)
+            return open_years
         fined = self.fined_years()
         if skip_fined:
             open_years = [y for y in open_years if y not in fined]
@@ -336,6 +350,7 @@ class Account:
 
     def owe(self, due: PremiumDue) -> None:
         self.years[due.year] = YearAccount(due)
+        self._track(due.year)
         if self.credit_cents:
             # Credit (R-PREM-6) pays a premium as soon as it is owed.
             used = self._put(due.year, self.credit_cents, due.owed_from, None, "R-PREM-6")
@@ -368,6 +383,7 @@ class Account:
                 self.received_cents += take
             self._to_credit(take, adj.on, None)
         acc.paid_on = (acc.paid_on or adj.on) if acc.outstanding_cents == 0 else None
+        self._track(adj.year)
         if acc.outstanding_cents > 0 and self.credit_cents:
             self.credit_cents -= self._put(adj.year, self.credit_cents, adj.on, None, "R-PREM-6")
 
