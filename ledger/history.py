@@ -111,6 +111,10 @@ class History:
         """Events of one type in effective-date order (recording order breaks ties)."""
         return self._by_type.get(kind, [])  # type: ignore[return-value]
 
+    def kinds(self) -> Iterable[type]:
+        """The event types this view holds (each at least once)."""
+        return self._by_type.keys()
+
     def events_in_order(self) -> list[ev.Event]:
         """All events by effective date; events of one day keep their recording order."""
         return self.memo("in_order", lambda: sorted(self.events, key=lambda e: e.on))

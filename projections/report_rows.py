@@ -16,7 +16,6 @@ years, ``unclaimed_years(history)`` the years of membership not claimed.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from datetime import date, datetime, timedelta
@@ -38,11 +37,16 @@ Rows = dict[str, list[tuple[Any, ...]]]
 
 
 def pseudonym(key: bytes, insz: str) -> str:
-    return hmac.new(key, insz.encode(), hashlib.sha256).hexdigest()[:20]
+    # hmac.digest: the one-shot C path (hmac.new builds a Python HMAC object); same digest
+    return hmac.digest(key, insz.encode(), "sha256").hex()[:20]
 
 
 def _json(values: Any) -> str:
-    return json.dumps(list(values))
+    """The JSON list of ``values``; a list of years is written directly, as json.dumps would."""
+    values = list(values)
+    if all(type(v) is int for v in values):
+        return "[" + ", ".join(map(str, values)) + "]"
+    return json.dumps(values)
 
 
 def _deducted_cents(acc: prem.Account, deduction: ev.PremiumDeducted) -> int:
@@ -170,10 +174,16 @@ _DATE_FIELDS = {
 
 
 def _date_fields(kind: type) -> tuple[tuple[str, timedelta], ...]:
-    """The date fields of ``_DATE_FIELDS`` an event type has, looked up once per type."""
+    """The date fields of ``_DATE_FIELDS`` an event type has that can lie after a view's
+    ``as_of``, looked up once per type. A view holds only events effective by its
+    ``as_of`` (``History.view``), the registration excepted: no other ``on`` is later."""
     found = _FIELDS_OF.get(kind)
     if found is None:
-        found = _FIELDS_OF[kind] = tuple((n, a) for n, a in _DATE_FIELDS.items() if hasattr(kind, n))
+        found = _FIELDS_OF[kind] = tuple(
+            (n, a)
+            for n, a in _DATE_FIELDS.items()
+            if hasattr(kind, n) and (n != "on" or kind is ev.Registered)
+        )
     return found
 
 
@@ -210,12 +220,16 @@ def next_change(status: Status) -> date:
     history = status.history
     day = history.as_of
     later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
-    for e in history.events:
-        for name, after in _date_fields(type(e)):
-            value = getattr(e, name)
-            # Only later dates count; most an event names are past (not added, same minimum).
-            if isinstance(value, date) and value + after > day:
-                later.add(value + after)
+    for kind in history.kinds():  # by type: claims and payments, most events, name no later date
+        fields = _date_fields(kind)
+        if not fields:
+            continue
+        for e in history.of(kind):
+            for name, after in fields:
+                value = getattr(e, name)
+                # Only later dates count; most an event names are past (not added, same minimum).
+                if isinstance(value, date) and value + after > day:
+                    later.add(value + after)
     later.update(_calendar(day.year))
     later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view
     if status.eligibility.eligible_from:

@@ -41,7 +41,11 @@ def window_for(start: ObligationStart) -> Window:
 
 def window_on(history: History, day: date) -> Window | None:
     start = obligation_start(history, day)
-    return window_for(start) if start else None
+    if start is None:
+        return None
+    if day == history.as_of:  # joining on time and the next date of change ask it: once per view
+        return history.memo("window", lambda: window_for(start))
+    return window_for(start)
 
 
 def still_in_window(history: History, year: int, day: date) -> bool:

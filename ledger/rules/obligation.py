@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from ledger import parameters
 from ledger.dates import jan1
@@ -44,6 +45,7 @@ class Obligation:
     reason: str
 
 
+@lru_cache(maxsize=256)  # a pure function of two short codes, asked per residence and per move
 def by_residence(region: str, situation: str) -> Obligation:
     """The obligation of an adult (26+) by where they live and work (R-OBL-1..6)."""
     if situation == "international-staff":
@@ -80,6 +82,12 @@ def is_adult_in(history: History, year: int) -> bool:
 
 def obligation_on(history: History, day: date) -> Obligation:
     """R-OBL-1..7: the person's obligation on ``day``."""
+    if day == history.as_of:  # status, the kind of membership and the window ask it: once per view
+        return history.memo("obligation", lambda: _obligation_on(history, day))
+    return _obligation_on(history, day)
+
+
+def _obligation_on(history: History, day: date) -> Obligation:
     died = history.died_on()
     if died is not None and died <= day:
         return Obligation(EXEMPT, "R-PREM-4", f"died on {died}")
@@ -109,6 +117,12 @@ def obligation_start(history: History, day: date) -> ObligationStart | None:
     run (R-OBL-1 decision: voluntary years do not count), at the earliest on 1 January
     of the year the person turns 26.
     """
+    if day == history.as_of:  # joining on time and the next date of change ask it: once per view
+        return history.memo("obligation_start", lambda: _obligation_start(history, day))
+    return _obligation_start(history, day)
+
+
+def _obligation_start(history: History, day: date) -> ObligationStart | None:
     status = obligation_on(history, day).status
     if status not in MAY_JOIN:
         return None
