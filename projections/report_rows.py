@@ -109,7 +109,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     payments = rows["payments"]
     for pay in history.of(ev.PremiumPaid):
-        rev = reversals.get(pay.id)
+        rev = reversals.get(pay.id) if reversals else None  # most members: no id to hash
         payments.append((
             mk, pay.on.isoformat(), pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None,
             pay.fine_year, rev is not None, rev.on.isoformat() if rev else None,

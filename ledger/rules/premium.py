@@ -39,9 +39,10 @@ account of the history narrowed to D (``account(history.at(D))``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
+from typing import NamedTuple
 
 from ledger import events as ev
 from ledger import parameters
@@ -53,9 +54,12 @@ from ledger.rules.obligation import is_adult_in
 Claim = ev.PremiumInvited | ev.PremiumDeducted
 
 
-@dataclass(frozen=True)
-class PremiumDue:
-    """One claimed premium: as the claim recorded it, after the adjustments in effect."""
+class PremiumDue(NamedTuple):
+    """One claimed premium: as the claim recorded it, after the adjustments in effect.
+
+    An immutable named tuple rather than a frozen dataclass: one is made per claim and
+    view, and a frozen dataclass's ``__init__`` costs twice as much (a setattr per field).
+    """
 
     year: int
     amount_cents: int
@@ -67,8 +71,7 @@ class PremiumDue:
     confirmed: bool
 
     def adjusted(self, adj: ev.PremiumAdjusted) -> PremiumDue:
-        return replace(
-            self,
+        return self._replace(
             amount_cents=adj.amount_cents,
             reduced=adj.reduced,
             source=adj.source,
@@ -436,7 +439,10 @@ def _ogm_years(history: History) -> dict[str, int]:
 
 def payments(history: History) -> list[ev.PremiumPaid]:
     """Payments that stand on ``as_of``: a bank reversal takes one back from its date."""
-    reversed_ids = {r.payment_id for r in history.of(ev.PaymentReversed)}
+    reversals = history.of(ev.PaymentReversed)
+    if not reversals:  # most members: no id to hash per payment
+        return history.of(ev.PremiumPaid)
+    reversed_ids = {r.payment_id for r in reversals}
     return [p for p in history.of(ev.PremiumPaid) if p.id not in reversed_ids]
 
 
@@ -461,8 +467,9 @@ def _fold(history: History) -> Account:
         adjusted.setdefault(adj.claim_id, []).append(adj)
     for n, due in enumerate(dues(history)):
         timeline.append((due.owed_from, _OWE, n, due))
-        for m, adj in enumerate(adjusted.get(due.claim.id, ())):
-            timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
+        if adjusted:  # most members: no adjustment, no claim id to hash
+            for m, adj in enumerate(adjusted.get(due.claim.id, ())):
+                timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
     for n, fine in enumerate(history.of(ev.FineImposed)):
         timeline.append((fine.on, _FINE, n, fine))
     for n, pay in enumerate(payments(history)):
