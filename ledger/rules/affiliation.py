@@ -59,10 +59,15 @@ def periods(history: History) -> list[Period]:
     return history.memo("periods", lambda: _periods(history))
 
 
+_PERIOD_EVENTS = frozenset((ev.Affiliated, ev.Cancelled, ev.Died, ev.Moved))
+
+
 def _periods(history: History) -> list[Period]:
     found: list[Period] = []
     current: Period | None = None
     for e in history.events_in_order():
+        if type(e) not in _PERIOD_EVENTS:  # claims and payments, most events, open or close nothing
+            continue
         if isinstance(e, ev.Affiliated) and current is None:
             current = Period(e.since, None, e.fund, e.kind, e)
         elif current is None:

@@ -272,14 +272,15 @@ class Account:
     # -- moving money ------------------------------------------------------------------
     def _put(self, year: int, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
         acc = self.years[year]
-        take = min(cents, acc.outstanding_cents)
+        owed = acc.due.amount_cents  # outstanding_cents is owed - paid (no property call per payment)
+        take = min(cents, owed - acc.paid_cents)
         if take <= 0:
             return 0
         acc.paid_cents += take
         alloc = Allocation("premium", year, take, on, payment, rule)
         acc.allocations.append(alloc)
         self.allocations.append(alloc)
-        if acc.outstanding_cents == 0:
+        if acc.paid_cents == owed:
             acc.paid_on = on
             self._open.discard(year)
         return take
@@ -478,16 +479,20 @@ def _fold(history: History) -> Account:
         timeline.append((ded.on, _DEDUCT, n, ded))
     for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
         timeline.append((appeal.on, _APPEAL, n, appeal))
-    timeline.sort(key=itemgetter(0, 1, 2))
+    if adjusted:
+        timeline.sort(key=itemgetter(0, 1, 2))  # adjustments of two claims may tie: keep their order
+    else:
+        timeline.sort()  # (day, kind, n) are unique: the items themselves are never compared
     for day, kind, _n, item in timeline:
-        if kind == _OWE:
+        # the most frequent first: payments, then claims
+        if kind == _PAY:
+            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
+        elif kind == _OWE:
             acc.owe(item)  # type: ignore[arg-type]
         elif kind == _ADJUST:
             acc.adjust(item)  # type: ignore[arg-type]
         elif kind == _FINE:
             acc.impose(item)  # type: ignore[arg-type]
-        elif kind == _PAY:
-            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
         elif kind == _DEDUCT:
             acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
         elif item.upheld:  # type: ignore[attr-defined]
