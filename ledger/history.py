@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import wraps
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -114,6 +115,23 @@ class History:
     def kinds(self) -> Iterable[type]:
         """The event types this view holds (each at least once)."""
         return self._by_type.keys()
+
+    @staticmethod
+    def per_view(rule: Callable[[History], T]) -> Callable[[History], T]:
+        """Decorate a rule of one argument, the view: computed once per view and kept in
+        its memo. The asked-for case costs one call and one lookup (no closure per
+        question, as ``memo`` needs): the premium fold asks some rules once per claim."""
+        key = f"{rule.__module__}.{rule.__qualname__}"
+
+        @wraps(rule)
+        def once(history: History) -> T:
+            memo = history._memo
+            found = memo.get(key, _MISSING)
+            if found is _MISSING:
+                found = memo[key] = rule(history)
+            return found  # type: ignore[no-any-return]
+
+        return once
 
     def events_in_order(self) -> list[ev.Event]:
         """All events by effective date; events of one day keep their recording order."""

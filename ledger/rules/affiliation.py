@@ -54,9 +54,10 @@ class Period:
         return self.start.year <= year and (self.end is None or self.end.year >= year)
 
 
+@History.per_view
 def periods(history: History) -> list[Period]:
     """Every membership period, oldest first; empty (fully backdated) periods dropped."""
-    return history.memo("periods", lambda: _periods(history))
+    return _periods(history)
 
 
 _PERIOD_EVENTS = frozenset((ev.Affiliated, ev.Cancelled, ev.Died, ev.Moved))

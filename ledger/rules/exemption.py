@@ -34,8 +34,9 @@ class Exemption:
         return self.start.year <= year and (self.end is None or self.end.year >= year)
 
 
+@History.per_view
 def exemptions(history: History) -> list[Exemption]:
-    return history.memo("exemptions", lambda: _exemptions(history))
+    return _exemptions(history)
 
 
 def _exemptions(history: History) -> list[Exemption]:

@@ -70,9 +70,9 @@ def by_residence(region: str, situation: str) -> Obligation:
     return Obligation(EXEMPT, "R-OBL-3", f"lives in {region}")
 
 
+@History.per_view  # asked for every claimed year by several rules
 def turns_26_year(history: History) -> int:
-    # Asked for every claimed year by several rules: once per view.
-    return history.memo("turns_26_year", lambda: history.born.year + parameters.obligation_age())
+    return history.born.year + parameters.obligation_age()
 
 
 def is_adult_in(history: History, year: int) -> bool:

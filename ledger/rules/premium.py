@@ -80,17 +80,14 @@ class PremiumDue(NamedTuple):
         )
 
 
+@History.per_view
 def claims(history: History) -> dict[int, Claim]:
     """The claim of each year (the earliest, if a year was claimed twice), by year."""
-
-    def compute() -> dict[int, Claim]:
-        found: dict[int, Claim] = {}
-        both = [*history.of(ev.PremiumInvited), *history.of(ev.PremiumDeducted)]
-        for claim in sorted(both, key=lambda c: c.on):
-            found.setdefault(claim.year, claim)
-        return dict(sorted(found.items()))
-
-    return history.memo("claims", compute)
+    found: dict[int, Claim] = {}
+    both = [*history.of(ev.PremiumInvited), *history.of(ev.PremiumDeducted)]
+    for claim in sorted(both, key=lambda c: c.on):
+        found.setdefault(claim.year, claim)
+    return dict(sorted(found.items()))
 
 
 def claim_void(history: History, claim: Claim) -> bool:
@@ -173,9 +170,10 @@ def unclaimed_years(history: History) -> list[int]:
     Years before 26 (R-PREM-3), years with an exemption or the death (R-PREM-4), and
     years before the ledger's first premium year are not premium years at all.
     """
-    return list(history.memo("unclaimed_years", lambda: _unclaimed_years(history)))
+    return list(_unclaimed_years(history))
 
 
+@History.per_view
 def _unclaimed_years(history: History) -> list[int]:
     claimed = set(claims(history))
     floor = parameters.first_premium_year()
@@ -426,16 +424,13 @@ def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
     return _ogm_years(history).get(payment.ogm)
 
 
+@History.per_view
 def _ogm_years(history: History) -> dict[str, int]:
     """Structured message -> year of the first invitation (effective order) carrying it."""
-
-    def compute() -> dict[str, int]:
-        found: dict[str, int] = {}
-        for inv in history.of(ev.PremiumInvited):
-            found.setdefault(inv.ogm, inv.year)
-        return found
-
-    return history.memo("ogm_years", compute)
+    found: dict[str, int] = {}
+    for inv in history.of(ev.PremiumInvited):
+        found.setdefault(inv.ogm, inv.year)
+    return found
 
 
 def payments(history: History) -> list[ev.PremiumPaid]:
@@ -447,13 +442,14 @@ def payments(history: History) -> list[ev.PremiumPaid]:
     return [p for p in history.of(ev.PremiumPaid) if p.id not in reversed_ids]
 
 
+@History.per_view
 def account(history: History) -> Account:
     """Replay every cent claimed and paid up to ``history.as_of`` (R-PREM-1..9, R-FINE-*).
 
     One fold per view: status, explain, the letters, fines and joining rules and the
     reporting rows all ask for it, and a view never changes. Callers only read it.
     """
-    return history.memo("account", lambda: _fold(history))
+    return _fold(history)
 
 
 # Same-day order of the fold: what is owed first, its corrections, then fines, money, appeals.
