@@ -346,9 +346,13 @@ class Account:
             return
         if target_year in self.years:
             cents -= self._put(target_year, cents, payment.on, payment, "R-PREM-7")
-        cents = self._spread(cents, payment.on, payment, "R-PREM-7")
-        cents = self._pay_fines(cents, payment.on, payment, "R-FINE-1")
-        self._to_credit(cents, payment.on, payment)
+        # Most payments end with the open years: nothing left for fines or credit, no call.
+        if cents:
+            cents = self._spread(cents, payment.on, payment, "R-PREM-7")
+        if cents:
+            cents = self._pay_fines(cents, payment.on, payment, "R-FINE-1")
+        if cents:
+            self._to_credit(cents, payment.on, payment)
 
     def owe(self, due: PremiumDue) -> None:
         self.years[due.year] = YearAccount(due)
