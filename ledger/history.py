@@ -154,7 +154,7 @@ class History:
 
     @property
     def is_registered(self) -> bool:
-        return any(isinstance(e, ev.Registered) for e in self.events)
+        return ev.Registered in self._by_type  # the events grouped by their exact type
 
     @property
     def born(self) -> date:

@@ -74,10 +74,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     pending = aff.pending_switch(history, as_of)
 
     params = parameters.raw()
-
-    def fund_on(day: date) -> str | None:
-        return aff.fund_on(history, day)
-
+    fund_on = aff.fund_on  # asked per claim, letter and fine
     # The figures of ``status --json`` (Status.to_json), read from the status directly:
     # building the whole JSON (premium list, letters, mandate) for a few fields cost a tenth
     # of a rebuild. tests/test_reporting.py compares the two.
@@ -101,7 +98,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         due = ya.due
         paid_on = ya.paid_on
         claims.append((
-            mk, year, fund_on(max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
+            mk, year, fund_on(history, max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
             ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on.isoformat(),
             due.owed_from.isoformat(), _premium_due(year, params), paid_on.isoformat() if paid_on else None,
             due.source, due.confirmed, len(due.adjustments),
@@ -123,12 +120,12 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         unpaid = [y for y in letter.premium_years if y in acc.years and acc.years[y].outstanding_cents > 0]
         unpaid_cents = sum(acc.years[y].outstanding_cents for y in unpaid)
         rows["letters"].append((
-            mk, letter.year, fund_on(letter.on), letter.on, _json(letter.premium_years),
+            mk, letter.year, fund_on(history, letter.on), letter.on, _json(letter.premium_years),
             letter.amount_cents, _json(unpaid), unpaid_cents, bool(unpaid),
         ))  # fmt: skip
     for year, fine in sorted(acc.fines.items()):
         rows["fines"].append((
-            mk, year, fund_on(fine.fine.on), fine.fine.on, fine.fine.amount_cents, fine.paid_cents,
+            mk, year, fund_on(history, fine.fine.on), fine.fine.on, fine.fine.amount_cents, fine.paid_cents,
             _json(fine.fine.premium_years), fine.status, fine.annulled_by,
         ))  # fmt: skip
     for appeal in history.of(ev.FineAppealDecided):
