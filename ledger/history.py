@@ -81,9 +81,10 @@ class History:
         known_on: datetime | None = None,
     ) -> History:
         known = list(events) if known_on is None else [e for e in events if e.recorded_at <= known_on]
-        retracted = {e.target_id for e in known if isinstance(e, ev.EventRetracted)}
+        # Exact types (no event type has subclasses): a comparison, not an isinstance call, per event.
+        retracted = {e.target_id for e in known if type(e) is ev.EventRetracted}
         if not retracted:  # nothing retracted (most members): only the effective date filters
-            kept = tuple(e for e in known if e.on <= as_of or isinstance(e, ev.Registered))
+            kept = tuple([e for e in known if e.on <= as_of or type(e) is ev.Registered])
             return cls(insz=insz, as_of=as_of, known_on=known_on, events=kept)
         kept = tuple(
             e
@@ -105,7 +106,7 @@ class History:
             insz=self.insz,
             as_of=as_of,
             known_on=self.known_on,
-            events=tuple(e for e in self.events if e.on <= as_of or isinstance(e, ev.Registered)),
+            events=tuple([e for e in self.events if e.on <= as_of or type(e) is ev.Registered]),
         )
 
     def of(self, kind: type[E]) -> list[E]:
