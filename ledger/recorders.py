@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal, NamedTuple
-from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -68,6 +67,16 @@ class ImportJob:
     """
 
     start: Callable[[Callable[[UUID], list[tuple[int, bytes]]] | None], Iterator[list[ImportRow]]]
+
+
+# What urllib.parse.quote leaves as it is in a path (its always-safe bytes and "/").
+_URI_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def quote(path: str) -> str:
+    """``urllib.parse.quote(path)`` (UTF-8, every other byte as ``%XX``) for an SQLite URI:
+    the same text without importing urllib.parse (and ipaddress), ~2 ms of every command."""
+    return "".join(chr(b) if b in _URI_SAFE else f"%{b:02X}" for b in path.encode("utf-8"))
 
 
 def _waiting(what: str) -> None:
