@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -162,9 +163,12 @@ class Importer:
         self.to_stored, self.from_stored = to_stored, from_stored  # the cipher, if any
         self.existing: Callable[[UUID], list[tuple[int, bytes]]] | None = None
         self.streams: dict[str, _Stream] = {}
-        # Ids of the events already stored for the members met so far, for the
-        # duplicate-id check (``ledger.idcheck``), which takes them with the next chunk.
-        self.stored_ids: list[bytes] = []
+        # For the duplicate-id check (``ledger.idcheck``), taken with each chunk of rows:
+        # the rows' event ids and lines, and the ids of the events already stored for
+        # the members met (16 bytes an id, 8 a line: no object per event).
+        self.ids = bytearray()
+        self.lines = array("q")
+        self.stored_ids = bytearray()
         self.events = 0
         self.members: int | None = None  # counted by the workers, when they ran the import
 
@@ -188,7 +192,7 @@ class Importer:
                 "(written by a newer version of zorgkas?): nothing imported",
                 line_no,
             ) from None
-        self.stored_ids.extend(s.id.bytes for s in stored)
+        self.stored_ids += b"".join(s.id.bytes for s in stored)
         return _Stream(
             oid,
             rows[-1][0],
@@ -219,9 +223,17 @@ class Importer:
         else:  # the line's own bytes, placed: no second encode
             stream.link = seal.link_after(self.key, head, placed + b'"}')
             state = b"".join((placed, stream.link.encode(), b'"}'))
-        state = self.to_stored(state)
+        self.ids += event_id
+        self.lines.append(line_no)
         self.events += 1
-        return ImportRow(stream.oid_hex, version, topic, state, event_id, line_no)
+        return stream.oid_hex, version, topic, self.to_stored(state)
+
+    def take(self) -> tuple[bytes, bytes, bytes]:
+        """The event ids and lines of the rows made since the last take, and the ids stored
+        before for the members met since: (ids, lines as ``array('q')`` bytes, stored)."""
+        taken = bytes(self.ids), self.lines.tobytes(), bytes(self.stored_ids)
+        self.ids, self.lines, self.stored_ids = bytearray(), array("q"), bytearray()
+        return taken
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
@@ -242,7 +254,7 @@ class Importer:
             if workers > 1:
                 return self._pipelined(lines, expected, workers, reader if existing else None)
             self.existing = existing
-            return checked_chunks(_chunks(self.rows(lines)), self.stored_ids, expected)
+            return checked_chunks(self._parts(lines), expected)
 
         return ImportJob(start=start)
 
@@ -250,34 +262,42 @@ class Importer:
                    reader: Reader | None) -> Iterator[list[ImportRow]]:  # fmt: skip
         from ledger.pipeline import Pipeline
 
-        pipeline = Pipeline(self, workers, reader)
+        pipeline = Pipeline(self, workers, reader, lines)
         try:
-            for chunk in checked_chunks(pipeline.chunks(lines, self.stored_ids), self.stored_ids, expected):
+            for chunk in checked_chunks(pipeline.parts(lines), expected):
                 self.events += len(chunk)
                 yield chunk
         finally:
             pipeline.close()
 
+    def _parts(self, lines: Iterable[str | bytes]) -> Iterator[Part]:
+        chunk: list[ImportRow] = []
+        for row in self.rows(lines):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                yield chunk, *self.take()
+                chunk = []
+        yield chunk, *self.take()
+
 
 Reader = Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]  # opens a read connection
 
 
-def checked_chunks(
-    chunks: Iterable[list[ImportRow]], stored_ids: list[bytes], expected: int
-) -> Iterator[list[ImportRow]]:
-    """``chunks`` as they come, their event ids (and ``stored_ids``, filled as members are
-    met) through the duplicate-id check; the first repeated line is refused at the end,
-    before the transaction commits."""
+# A chunk of rows with what the duplicate-id check needs of it (``Importer.take``).
+Part = tuple[list[ImportRow], bytes, bytes, bytes]
+
+
+def checked_chunks(parts: Iterable[Part], expected: int) -> Iterator[list[ImportRow]]:
+    """The rows of ``parts`` as they come, their event ids (and the ids stored before for
+    the members met) through the duplicate-id check; the first repeated line is refused
+    at the end, before the transaction commits."""
     ids = IdCheck(expected)
     try:
-        for chunk in chunks:
-            if stored_ids:
-                ids.add(stored_ids, [0] * len(stored_ids))
-                stored_ids.clear()
-            ids.add([r.event_id for r in chunk], [r.line for r in chunk])
-            yield chunk
-        if stored_ids:
-            ids.add(stored_ids, [0] * len(stored_ids))
+        for rows, event_ids, lines, stored in parts:
+            ids.add(stored, None)
+            ids.add(event_ids, lines)
+            if rows:
+                yield rows
         repeated = ids.first_repeat()
         if repeated is not None:
             raise repeated
@@ -300,14 +320,3 @@ def _line_batches(lines: Iterable[str | bytes], size: int) -> Iterator[tuple[int
             batch = []
     if batch:
         yield first, batch
-
-
-def _chunks(rows: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for r in rows:
-        chunk.append(r)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
