@@ -281,11 +281,12 @@ class EventChecker:
 
     def check(self, e: ev.Event, line: int | None = None) -> ev.Event:
         try:
-            return self._check(e)
+            return self.checked(e)
         except BadInput as exc:
             raise BadInput(exc.field, exc.value, exc.reason, line) from None
 
-    def _check(self, e: ev.Event) -> ev.Event:
+    def checked(self, e: ev.Event) -> ev.Event:
+        """``check`` without the line in the message (the caller adds it)."""
         fix: dict[str, Any] | None = None
         if e.insz not in self.good_insz:
             normal = insz(e.insz, "insz")
