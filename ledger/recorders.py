@@ -47,13 +47,10 @@ class Row(NamedTuple):
     state: bytes
 
 
-class ImportRow(NamedTuple):
-    oid: str  # the member's stream id, 32 hex digits (as SQLite stores it; PostgreSQL reads it)
-    version: int
-    topic: str
-    state: bytes
-    event_id: bytes  # the event id's 16 bytes, for the duplicate check
-    line: int
+# One event of an import as inserted: the member's stream id (32 hex digits, as SQLite
+# stores it; PostgreSQL reads it), version, topic, state. A plain tuple: the import's
+# workers send them ready for ``executemany`` (their ids go to the duplicate check apart).
+ImportRow = tuple[str, int, str, bytes]
 
 
 @dataclass
@@ -300,7 +297,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
             try:
                 for chunk in job.start(None if empty else existing):
-                    c.executemany(insert, [r[:4] for r in chunk])
+                    c.executemany(insert, chunk)
             except sqlite3.IntegrityError:
                 raise BadInput(
                     "FILE", self.label, "a member changed while importing; nothing written, try again"

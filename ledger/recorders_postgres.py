@@ -160,7 +160,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                     f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
                 ) as copy:
                     for r in chunk:
-                        copy.write_row((r.oid, r.version, r.topic, r.state))
+                        copy.write_row(r)
 
     def reader(self) -> Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]:
         """For an import's worker process: opens its own connection and returns a member's
