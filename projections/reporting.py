@@ -134,7 +134,8 @@ class Batch:
         rows, status = member_rows(
             member, self.run.as_of, self.run.key, self.run.with_insz, self.run.known_on
         )
-        mk = pseudonym(self.run.key, member.insz)
+        # The members row starts with the pseudonym (an HMAC): not computed twice.
+        mk = rows["members"][0][0] if rows["members"] else pseudonym(self.run.key, member.insz)
         for name, table_rows in rows.items():
             self.rows[name].extend(table_rows)
         self.keys.append(mk)
