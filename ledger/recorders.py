@@ -337,6 +337,24 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 return
             last = rows[-1]
 
+    def member_pages(self, part: tuple[int, int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Pages of (member id, topic, state, version) by member and version: what a rebuild
+        reads, as the database returns them (no ``Row`` nor ``UUID`` per event). The id is
+        the stored text; rows of one member share an equal one. Paged like ``rows``."""
+        last: Row | None = None
+        select = f"SELECT originator_id, topic, state, originator_version FROM {self.events_table_name}"
+        while True:
+            sql, params = _page("member", part, None, last, "?", "rowid", lambda u: u.hex)
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(f"{select} {sql}", params)
+                fetched = c.fetchall()
+            if fetched:
+                yield fetched
+            if len(fetched) < PAGE:
+                return
+            oid, _topic, _state, version = fetched[-1]
+            last = Row(0, UUID(oid), version, "", b"")
+
     def count(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT count(*) FROM {self.events_table_name}")

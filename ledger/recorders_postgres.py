@@ -202,6 +202,26 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 return
             last = rows[-1]
 
+    def member_pages(self, part: tuple[int, int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Pages of (member id, topic, state, version) by member and version (as the SQLite
+        recorder's): the id as text, so that a rebuild compares strings, not ``UUID``s."""
+        columns = "originator_id::text AS oid, topic, state, originator_version"
+        last: Row | None = None
+        while True:
+            sql, params = _page("member", part, None, last, "%s", "notification_id", lambda u: u)
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT {columns} FROM {self.qualified} {sql}", params)
+                fetched = [
+                    (r["oid"], r["topic"], bytes(r["state"]), r["originator_version"])
+                    for r in curs.fetchall()
+                ]
+            if fetched:
+                yield fetched
+            if len(fetched) < PAGE:
+                return
+            oid, _topic, _state, version = fetched[-1]
+            last = Row(0, UUID(oid), version, "", b"")
+
     def count(self) -> int:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(f"SELECT count(*) AS n FROM {self.qualified}")
