@@ -153,14 +153,18 @@ def clerk_startup(store: str, insz: str) -> dict[str, Any]:
     # An installed zorgkas has its bytecode (pip compiles it); a checkout run under
     # PYTHONDONTWRITEBYTECODE=1 would compile every module in every run (~0.1 CPU-s more).
     subprocess.run([sys.executable, "-m", "compileall", "-q", *OWN, "fixtures"], cwd=ROOT, check=True)
-    commands = {
-        "status": ["status", insz, "--json"],
-        "pay": ["pay", insz, "--amount", "1,00", "--on", "2026-11-20", "--bank-ref", "BENCH-STARTUP"],
-    }
+
+    def pay(run: int) -> list[str]:
+        # A bank reference of its own per run: a repeated one is a duplicate that writes
+        # nothing, and the least of three would time a payment that is never recorded.
+        ref = f"BENCH-STARTUP-{os.getpid()}-{time.time_ns()}-{run}"
+        return ["pay", insz, "--amount", "1,00", "--on", "2026-11-20", "--bank-ref", ref]
+
+    commands = {"status": lambda _run: ["status", insz, "--json"], "pay": pay}
     out: dict[str, Any] = {}
-    for name, argv in commands.items():
-        runs = [measure(cli(store, *argv)) for _ in range(3)]
-        timed = measure([sys.executable, "-X", "importtime", *cli(store, *argv)[1:]])
+    for name, argv_of in commands.items():
+        runs = [measure(cli(store, *argv_of(run))) for run in range(3)]
+        timed = measure([sys.executable, "-X", "importtime", *cli(store, *argv_of(3))[1:]])
         out[name] = {
             "cpu_seconds": min(r["cpu_seconds"] for r in runs),
             "seconds": min(r["seconds"] for r in runs),

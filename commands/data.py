@@ -11,10 +11,10 @@ import click
 
 from commands.options import DATE, DATETIME, PORT, Session, read_only, store_options
 from commands.output import check_target, write_atomically
-from commands.progress import accepts_progress, plural, progress, track
+from commands.progress import accepts_progress, plural, progress
 from commands.progress import shown as progress_shown
 from ledger.errors import BadInput
-from ledger.eventfile import bounded_lines, to_line
+from ledger.eventfile import EventFile, to_line
 from ledger.store import Problem
 
 
@@ -86,9 +86,10 @@ def import_events(session: Session, file: str, workers: int | None) -> None:
             total = os.fstat(handle.fileno()).st_size
         except OSError as exc:
             raise BadInput("FILE", file, f"cannot be read ({exc.strerror or exc})") from None
-    with handle:
-        # bounded_lines reads at most one line's limit at a time: `import /dev/zero` stops
-        lines = track(bounded_lines(handle), "import", total, unit="bytes", size=len)
+    with handle, progress("import", total, unit="bytes") as advance:
+        # Lines are read bounded (at most one line's limit at a time: `import /dev/zero`
+        # stops); the import's workers read a regular file by themselves.
+        lines = EventFile(handle, advance if progress_shown() else None)
         from ledger.pipeline import workers_for
 
         n = workers_for(workers, total)

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from commands.options import INSZ, Session, as_of_options, json_option, read_only, store_options
-from commands.output import check_target, write_atomically
 from ledger.history import History
 from projections.status import Status, status_of
 from projections.wording import and_list, day, eur, mandate, yes_no
@@ -176,6 +175,7 @@ def dossier(
       zorgkas dossier 98010110389 --as-of 2024-12-31 --known-on 2024-10-01 \\
           --out dossier.html
     """
+    from commands.output import check_target, write_atomically  # here: pathlib, not for status
     from projections import dossier as pages
 
     target = None

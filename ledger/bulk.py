@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -53,9 +54,9 @@ class _Stream:
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
-    oid_bytes: bytes = b""  # the stream id's bytes, text and hex, once per member (not per event)
-    oid_str: str = ""
+    oid_bytes: bytes = b""  # the stream id's bytes, hex and placed form, once per member (not per event)
     oid_hex: str = ""
+    placed: bytes = b""  # ``_placed(str(oid))``
 
 
 TOPICS = {cls: f"{cls.__name__}@{cls.VERSION}" for cls in ev.EVENT_TYPES}
@@ -69,6 +70,12 @@ def derived_id(e: ev.Event, position: int) -> uuid.UUID:
     body = _encoder.encode(msgspec.structs.replace(e, id=ev.NIL))
     digest = hashlib.sha1(_LINE_IDS.bytes + b"%d:" % position + body, usedforsecurity=False).digest()
     return uuid.UUID(bytes=digest[:16], version=5)
+
+
+# An event as a file holds it ends with the fields the store sets, unset: an import writes
+# them by replacing this tail (the same bytes as encoding the placed event: msgspec writes
+# a struct's fields in their declared order, a UUID as its canonical string).
+_UNPLACED = b',"originator_id":"%s","originator_version":0,"chain":""}' % str(ev.NIL).encode()
 
 
 class LineChecker:
@@ -86,69 +93,88 @@ class LineChecker:
         bytes when they are exactly the checked event's encoding (else None)."""
         if len(text) > MAX_LINE:
             raise BadInput("line", f"{len(text)} bytes", f"longer than {MAX_LINE} bytes", line_no)
+        if isinstance(text, bytes):
+            exact = self._exact(text)
+            if exact is not None:
+                event, canonical = exact
+                checked = self._checked(event, line_no)
+                return checked, True, canonical if checked is event else None
         try:
             event = _typed.decode(text)
-            has_id, canonical = _carries_id(text, event, line_no)
+            has_id = _carries_id(text, line_no)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
             # Slow path only for a line msgspec refuses: a precise message naming the field
             # (or a formatted INSZ, a lower-case region: accepted as the command line does).
             event, has_id = read_line(text, line_no)
-            canonical = None
         else:
             if event.originator_id != ev.NIL or event.originator_version or event.chain:
                 raise BadInput("originator_id", None, "set by the store, not by an event file", line_no)
-        checked = self.values.check(event, line_no)
-        return checked, has_id, canonical if checked is event else None
+        return self._checked(event, line_no), has_id, None
+
+    def _exact(self, text: bytes) -> tuple[ev.Event, bytes] | None:
+        """The event of a line that is exactly its event's encoding with the store's fields
+        unset (every line of a file written in the store's own form), else None.
+
+        Such a line holds every key once, "id" among them: one encode and a compare
+        instead of ``_carries_id``'s untyped decode. Its unset tail is not decoded (the
+        defaults are those values; a UUID costs msgspec about a microsecond), so the
+        encoding of what is decoded must give the whole line back."""
+        body = text.rstrip()
+        if not body.endswith(_UNPLACED):
+            return None
+        try:
+            event = _typed.decode(body[: -len(_UNPLACED)] + b"}")
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+            return None
+        canonical = _encoder.encode(event)
+        return (event, canonical) if canonical == body else None
+
+    def _checked(self, event: ev.Event, line_no: int) -> ev.Event:
+        try:
+            checked = self.values.checked(event)
+        except BadInput as exc:
+            raise BadInput(exc.field, exc.value, exc.reason, line_no) from None
+        return checked
 
     def event(self, text: str | bytes, line_no: int) -> tuple[ev.Event, bytes | None]:
         """The checked event of one line, with its id (derived when the line has none), and
         its encoding when the line is exactly that (the importer then reuses the bytes)."""
         e, has_id, canonical = self.decode(text, line_no)
-        position = self.positions[e.insz] = self.positions.get(e.insz, 0) + 1
+        positions = self.positions
+        position = positions[e.insz] = positions.get(e.insz, 0) + 1
         if not has_id:
             return msgspec.structs.replace(e, id=derived_id(e, position)), None
         return e, canonical
 
 
-def _carries_id(text: str | bytes, event: ev.Event, line_no: int) -> tuple[bool, bytes | None]:
-    """Whether the line has an "id" key, and the event's encoding when the line is exactly
-    that; refuses a repeated key (invisible to a decoder: the last one wins).
+def _carries_id(text: str | bytes, line_no: int) -> bool:
+    """Whether a line that is not exactly its event's encoding has an "id" key; refuses a
+    repeated key (invisible to a decoder: the last one wins).
 
-    A line that is exactly the decoded event's own encoding (compact msgspec JSON, as a
-    system that writes the store's own form produces; `export` writes readable lines, which
-    take the general path) holds every key once, "id" among them: one encode and a compare
-    instead of a second, untyped decode. Any other line is decoded untyped: every key ends
-    in '":', so fewer keys than that marker means a repeat (or the marker inside a
-    string): only then the exact, slow check.
+    (A line that is exactly the decoded event's own encoding, compact msgspec JSON as a
+    system that writes the store's own form produces, holds every key once, "id" among
+    them: ``LineChecker.decode`` knows that from one encode and a compare.) Any other
+    line (such as `export`'s readable ones) is decoded untyped: every key ends in '":',
+    so fewer keys than that marker means a repeat (or the marker inside a string): only
+    then the exact, slow check.
     """
-    if isinstance(text, bytes):
-        canonical = _encoder.encode(event)
-        if text.startswith(canonical) and not text[len(canonical) :].strip():
-            return True, canonical
     keys = _untyped.decode(text)
     if text.count(b'":' if isinstance(text, bytes) else '":') != len(keys):
         repeated = repeated_key(text)
         if repeated is not None:
             raise BadInput(repeated.field, repeated.value, repeated.reason, line_no)
-    return "id" in keys, None
+    return "id" in keys
 
 
-# An event as a file holds it ends with the fields the store sets, unset: an import writes
-# them by replacing this tail (the same bytes as encoding the placed event: msgspec writes
-# a struct's fields in their declared order, a UUID as its canonical string).
-_UNPLACED = b',"originator_id":"%s","originator_version":0,"chain":""}' % str(ev.NIL).encode()
+def _placed(oid: str) -> bytes:
+    """What a placed event holds between its own fields and its version: with the version,
+    ``_CHAIN``, the link and ``"}`` it replaces ``_UNPLACED`` (the same bytes as encoding
+    the placed event: msgspec writes a struct's fields in their declared order, a UUID as
+    its canonical string)."""
+    return b',"originator_id":"' + oid.encode() + b'","originator_version":'
 
 
-def placed_head(canonical: bytes, oid: str, version: int) -> bytes | None:
-    """``canonical`` (an unplaced event's encoding) placed in a stream, up to the link's
-    value (the link then closes it: ``+ link + b'"}'``); None when it does not end with
-    the unplaced tail."""
-    if not canonical.endswith(_UNPLACED):
-        return None
-    return b"".join(
-        (canonical[: -len(_UNPLACED)], b',"originator_id":"', oid.encode(), b'","originator_version":',
-         str(version).encode(), b',"chain":"')
-    )  # fmt: skip
+_CHAIN = b',"chain":"'
 
 
 class Importer:
@@ -162,9 +188,12 @@ class Importer:
         self.to_stored, self.from_stored = to_stored, from_stored  # the cipher, if any
         self.existing: Callable[[UUID], list[tuple[int, bytes]]] | None = None
         self.streams: dict[str, _Stream] = {}
-        # Ids of the events already stored for the members met so far, for the
-        # duplicate-id check (``ledger.idcheck``), which takes them with the next chunk.
-        self.stored_ids: list[bytes] = []
+        # For the duplicate-id check (``ledger.idcheck``), taken with each chunk of rows:
+        # the rows' event ids and lines, and the ids of the events already stored for
+        # the members met (16 bytes an id, 8 a line: no object per event).
+        self.ids = bytearray()
+        self.lines = array("q")
+        self.stored_ids = bytearray()
         self.events = 0
         self.members: int | None = None  # counted by the workers, when they ran the import
 
@@ -175,7 +204,7 @@ class Importer:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, str(oid), oid.hex)
+            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, oid.hex, _placed(str(oid)))
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -188,15 +217,15 @@ class Importer:
                 "(written by a newer version of zorgkas?): nothing imported",
                 line_no,
             ) from None
-        self.stored_ids.extend(s.id.bytes for s in stored)
+        self.stored_ids += b"".join(s.id.bytes for s in stored)
         return _Stream(
             oid,
             rows[-1][0],
             stored[-1].chain,
             StreamCheck(insz, stored, registered=True),
             oid.bytes,
-            str(oid),
             oid.hex,
+            _placed(str(oid)),
         )
 
     def row(self, event: ev.Event, line_no: int, canonical: bytes | None = None) -> ImportRow:
@@ -204,24 +233,31 @@ class Importer:
         stream = self.streams.get(event.insz)
         if stream is None:
             stream = self.streams[event.insz] = self._stream(event.insz, line_no)
-        event_id = event.id.bytes
-        stream.check.check(event, line_no)  # the rule book's guards (a re-read file: a duplicate)
-        stream.check.record(event, event_id)
+        event_id = event.id.int.to_bytes(16, "big")  # UUID.bytes, without its property call
+        stream.check.admit(event, event_id, line_no)  # the rule book's guards (a re-read file: a duplicate)
         version = stream.version = stream.version + 1
         topic = TOPICS[type(event)]
         head = seal.head(stream.link, topic, stream.oid_bytes, version)
-        placed = None if canonical is None else placed_head(canonical, stream.oid_str, version)
-        if placed is None:
+        if canonical is None or not canonical.endswith(_UNPLACED):
             moved = msgspec.structs.replace(event, originator_id=stream.oid, originator_version=version)
             unsealed = _encoder.encode(moved)
             stream.link = seal.link_after(self.key, head, unsealed)
             state = seal.sealed(unsealed, stream.link)
-        else:  # the line's own bytes, placed: no second encode
+        else:  # the line's own bytes, placed (the unplaced tail replaced): no second encode
+            placed = b"".join((canonical[: -len(_UNPLACED)], stream.placed, b"%d" % version, _CHAIN))
             stream.link = seal.link_after(self.key, head, placed + b'"}')
             state = b"".join((placed, stream.link.encode(), b'"}'))
-        state = self.to_stored(state)
+        self.ids += event_id
+        self.lines.append(line_no)
         self.events += 1
-        return ImportRow(stream.oid_hex, version, topic, state, event_id, line_no)
+        return stream.oid_hex, version, topic, self.to_stored(state)
+
+    def take(self) -> tuple[bytes, bytes, bytes]:
+        """The event ids and lines of the rows made since the last take, and the ids stored
+        before for the members met since: (ids, lines as ``array('q')`` bytes, stored)."""
+        taken = bytes(self.ids), self.lines.tobytes(), bytes(self.stored_ids)
+        self.ids, self.lines, self.stored_ids = bytearray(), array("q"), bytearray()
+        return taken
 
     def rows(self, lines: Iterable[str | bytes]) -> Iterator[ImportRow]:
         checker = LineChecker(self.today, self.now)
@@ -242,7 +278,7 @@ class Importer:
             if workers > 1:
                 return self._pipelined(lines, expected, workers, reader if existing else None)
             self.existing = existing
-            return checked_chunks(_chunks(self.rows(lines)), self.stored_ids, expected)
+            return checked_chunks(self._parts(lines), expected)
 
         return ImportJob(start=start)
 
@@ -250,34 +286,42 @@ class Importer:
                    reader: Reader | None) -> Iterator[list[ImportRow]]:  # fmt: skip
         from ledger.pipeline import Pipeline
 
-        pipeline = Pipeline(self, workers, reader)
+        pipeline = Pipeline(self, workers, reader, lines)
         try:
-            for chunk in checked_chunks(pipeline.chunks(lines, self.stored_ids), self.stored_ids, expected):
+            for chunk in checked_chunks(pipeline.parts(lines), expected):
                 self.events += len(chunk)
                 yield chunk
         finally:
             pipeline.close()
 
+    def _parts(self, lines: Iterable[str | bytes]) -> Iterator[Part]:
+        chunk: list[ImportRow] = []
+        for row in self.rows(lines):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                yield chunk, *self.take()
+                chunk = []
+        yield chunk, *self.take()
+
 
 Reader = Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]  # opens a read connection
 
 
-def checked_chunks(
-    chunks: Iterable[list[ImportRow]], stored_ids: list[bytes], expected: int
-) -> Iterator[list[ImportRow]]:
-    """``chunks`` as they come, their event ids (and ``stored_ids``, filled as members are
-    met) through the duplicate-id check; the first repeated line is refused at the end,
-    before the transaction commits."""
+# A chunk of rows with what the duplicate-id check needs of it (``Importer.take``).
+Part = tuple[list[ImportRow], bytes, bytes, bytes]
+
+
+def checked_chunks(parts: Iterable[Part], expected: int) -> Iterator[list[ImportRow]]:
+    """The rows of ``parts`` as they come, their event ids (and the ids stored before for
+    the members met) through the duplicate-id check; the first repeated line is refused
+    at the end, before the transaction commits."""
     ids = IdCheck(expected)
     try:
-        for chunk in chunks:
-            if stored_ids:
-                ids.add(stored_ids, [0] * len(stored_ids))
-                stored_ids.clear()
-            ids.add([r.event_id for r in chunk], [r.line for r in chunk])
-            yield chunk
-        if stored_ids:
-            ids.add(stored_ids, [0] * len(stored_ids))
+        for rows, event_ids, lines, stored in parts:
+            ids.add(stored, None)
+            ids.add(event_ids, lines)
+            if rows:
+                yield rows
         repeated = ids.first_repeat()
         if repeated is not None:
             raise repeated
@@ -300,14 +344,3 @@ def _line_batches(lines: Iterable[str | bytes], size: int) -> Iterator[tuple[int
             batch = []
     if batch:
         yield first, batch
-
-
-def _chunks(rows: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for r in rows:
-        chunk.append(r)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import struct
 import tempfile
-from collections.abc import Iterable
+from array import array
 from uuid import UUID
 
 from ledger.errors import BadInput
 
-_RECORD = struct.Struct("<16sI")  # the id and its line (0: stored before the import)
+_COUNT = struct.Struct("<I")  # ids in a record block; then the ids, then their lines
 _PER_WORD = 4  # ids per 64-bit word before a new, larger layer starts (16 bits per id)
 
 
 class IdCheck:
-    """Add every id in line order (``stored`` first for a member met), then ``first_repeat``."""
+    """``add`` every id (in any order: the import's workers send theirs as they finish a
+    batch), then ``first_repeat``."""
 
     def __init__(self, expected: int = 1 << 16) -> None:
         self.layers: list[memoryview] = []
@@ -43,12 +44,17 @@ class IdCheck:
         self.layers.append(memoryview(bytearray(8 * words)).cast("Q"))
         self.capacity = self.count + words * _PER_WORD
 
-    def add(self, ids: Iterable[bytes], lines: Iterable[int]) -> None:
-        """Record ids (16 bytes each) with their lines (0 for stored events)."""
-        ids = list(ids)
-        lines = list(lines)
-        self.file.write(b"".join(map(_RECORD.pack, ids, lines)))
-        self.count += len(ids)
+    def add(self, ids: bytes, lines: bytes | None) -> None:
+        """Record ids (16 bytes each, one after the other) with their lines (signed 64-bit
+        integers in the machine's order, as ``array('q').tobytes()``; None: stored before
+        the import). One block of the file per call: the bytes as given, no record each."""
+        count = len(ids) // 16
+        if not count:
+            return
+        self.file.write(_COUNT.pack(count))
+        self.file.write(ids)
+        self.file.write(lines if lines is not None else bytes(8 * count))
+        self.count += count
         if self.count > self.capacity:
             self._grow(self.count * 2)
         layers = self.layers
@@ -56,7 +62,8 @@ class IdCheck:
         mask = len(words) - 1
         suspects = self.suspects
         older = layers[:-1]
-        for i in ids:
+        for k in range(0, 16 * count, 16):
+            i = ids[k : k + 16]
             h = hash(i)
             bits = (1 << ((h >> 40) & 63)) | (1 << ((h >> 46) & 63)) | (1 << ((h >> 52) & 63))
             w = h & mask
@@ -71,24 +78,38 @@ class IdCheck:
                         break
 
     def first_repeat(self) -> BadInput | None:
-        """The error naming the first repeated line, or None: one pass over the ids."""
+        """The error naming the first repeated line, or None: one pass over the ids.
+
+        As the sequential import finds it, whatever order the ids came in: an id stored
+        before the import repeats at its first line in the file, any other id at its
+        second line; the smallest such line is reported."""
         if not self.suspects:
             return None
         self.file.flush()
         self.file.seek(0)
-        first: dict[bytes, int] = {}  # a suspect's first line (0: stored)
+        seen: dict[bytes, list[int]] = {}  # a suspect's lines (0: stored)
+        suspects = self.suspects
+        read = self.file.read
+        while head := read(_COUNT.size):
+            (count,) = _COUNT.unpack(head)
+            ids = read(16 * count)
+            lines = array("q")
+            lines.frombytes(read(8 * count))
+            # The suspects of this block by a set intersection, then their places by find.
+            for event_id in suspects.intersection([ids[k : k + 16] for k in range(0, 16 * count, 16)]):
+                at = ids.find(event_id)
+                while at >= 0:
+                    if at % 16 == 0:
+                        seen.setdefault(event_id, []).append(lines[at // 16])
+                    at = ids.find(event_id, at + 1)
         repeated: tuple[int, bytes] | None = None
-        while block := self.file.read(_RECORD.size * 65536):
-            for event_id, line in _RECORD.iter_unpack(block):
-                if event_id not in self.suspects:
-                    continue
-                if event_id not in first:
-                    first[event_id] = line
-                    continue
-                # Repeated: this line, or (a stored id met after the line) the earlier line.
-                at = line if line else first[event_id]
-                if at and (repeated is None or at < repeated[0]):
-                    repeated = (at, event_id)
+        for event_id, found in seen.items():
+            in_file = sorted(line for line in found if line)
+            if not in_file or len(found) < 2:
+                continue
+            at = in_file[0] if len(in_file) < len(found) else in_file[1]
+            if repeated is None or at < repeated[0]:
+                repeated = (at, event_id)
         if repeated is None:
             return None
         line, event_id = repeated

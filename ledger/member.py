@@ -22,13 +22,7 @@ from ledger.history import History
 from ledger.identity import home_fund, make_ogm, member_id
 from ledger.money import euro
 from ledger.rules import affiliation as aff
-from ledger.rules.cancellation import cancellation_due
-from ledger.rules.direct_debit import debit_applies, mandate_first_year
-from ledger.rules.eligibility import eligibility
 from ledger.rules.exemption import exempt_year
-from ledger.rules.fines import check_appeal, fine_due
-from ledger.rules.joining import window_on
-from ledger.rules.letters import letter_due
 from ledger.rules.obligation import (
     COMPULSORY,
     EXCLUDED,
@@ -40,7 +34,10 @@ from ledger.rules.obligation import (
     turns_26_year,
 )
 from ledger.rules.premium import ClaimState, account, claims, covering_period, current_claims
-from ledger.rules.switching import check_switch, switch_effective
+
+# The rules of one command or run only (cancellation, direct debit, eligibility, fines,
+# joining, letters, switching) are imported by the method that applies them: a clerk's
+# ``status`` or ``pay`` loads the rule modules it evaluates, not the whole rule book.
 
 
 @dataclass(frozen=True)
@@ -289,6 +286,8 @@ class Member:
         year; a later joining (a late voluntary joiner, or history taken over from an
         older system) counts from 1 January of the year of joining.
         """
+        from ledger.rules.joining import window_on
+
         window = window_on(h, on)
         if window is not None and on <= window.end:
             return jan1(max(window.start.year, parameters.first_premium_year()))
@@ -298,6 +297,8 @@ class Member:
         """R-SW-1: takes effect on 1 January of next year (or the year after, if late)."""
         stamp.check_not_future("--requested-on", requested_on)
         h = self._registered_history(requested_on)
+        from ledger.rules.switching import check_switch, switch_effective
+
         current = check_switch(h, to_fund)
         effective = switch_effective(to_fund, requested_on)
         return self._one(
@@ -378,6 +379,8 @@ class Member:
         """R-PREM-8: record a direct-debit mandate, or its end."""
         stamp.check_not_future("--requested-on", requested_on)
         h = self._registered_history(requested_on)
+        from ledger.rules.direct_debit import mandate_first_year
+
         first_year = mandate_first_year(h, requested_on, stop)
         return self._one(stamp, ev.DirectDebitRequested, requested_on, first_year=first_year, stop=stop)
 
@@ -434,6 +437,8 @@ class Member:
         if monthly_cents <= 0:
             raise BadInput("--monthly", euro(monthly_cents), "a monthly budget must be more than zero")
         h = self._registered_history(start)
+        from ledger.rules.eligibility import eligibility
+
         elig = eligibility(h)
         if not elig.eligible:
             when = f"eligible from {elig.eligible_from}" if elig.eligible_from else "not eligible"
@@ -452,6 +457,8 @@ class Member:
         """R-FINE-2: an upheld appeal annuls the fine; it stays in history."""
         stamp.check_not_future("--on", on)
         h = self._registered_history(on)
+        from ledger.rules.fines import check_appeal
+
         fine = check_appeal(h, fine_year)
         if on < fine.on:
             raise BadInput("--on", on.isoformat(), f"lies before the fine of {fine.on}")
@@ -466,6 +473,9 @@ class Member:
         recorded by a run on or after it (an earlier run leaves it to a later one).
         Decided on everything recorded: a second run, whatever its ``--on``, writes nothing.
         """
+        from ledger.rules.direct_debit import debit_applies
+        from ledger.rules.joining import window_on
+
         if not self.is_registered or year in claims(self.recorded()):
             return []
         h = self.history(on)
@@ -529,6 +539,8 @@ class Member:
         """R-LET-1: one letter per member and year, whatever ``--on`` says."""
         if not self.is_registered or self.recorded().by_year(ev.RegisteredLetterSent, year):
             return []
+        from ledger.rules.letters import letter_due
+
         due = letter_due(self.history(on), year)
         if due is None:
             return []
@@ -545,6 +557,8 @@ class Member:
         """R-FINE-1: one fine per member and year, whatever ``--on`` says."""
         if not self.is_registered or self.recorded().by_year(ev.FineImposed, year):
             return []
+        from ledger.rules.fines import fine_due
+
         due = fine_due(self.history(on), year)
         if due is None:
             return []
@@ -588,6 +602,8 @@ class Member:
         period = aff.period_on(h, on)
         if period is not None and any(c.on >= period.opened_by.on for c in done):
             return []  # this membership's cancellation is already recorded (dated later)
+        from ledger.rules.cancellation import cancellation_due
+
         due = cancellation_due(h, year)
         if due is None:
             return []

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal, NamedTuple
-from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -48,13 +47,10 @@ class Row(NamedTuple):
     state: bytes
 
 
-class ImportRow(NamedTuple):
-    oid: str  # the member's stream id, 32 hex digits (as SQLite stores it; PostgreSQL reads it)
-    version: int
-    topic: str
-    state: bytes
-    event_id: bytes  # the event id's 16 bytes, for the duplicate check
-    line: int
+# One event of an import as inserted: the member's stream id (32 hex digits, as SQLite
+# stores it; PostgreSQL reads it), version, topic, state. A plain tuple: the import's
+# workers send them ready for ``executemany`` (their ids go to the duplicate check apart).
+ImportRow = tuple[str, int, str, bytes]
 
 
 @dataclass
@@ -68,6 +64,16 @@ class ImportJob:
     """
 
     start: Callable[[Callable[[UUID], list[tuple[int, bytes]]] | None], Iterator[list[ImportRow]]]
+
+
+# What urllib.parse.quote leaves as it is in a path (its always-safe bytes and "/").
+_URI_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def quote(path: str) -> str:
+    """``urllib.parse.quote(path)`` (UTF-8, every other byte as ``%XX``) for an SQLite URI:
+    the same text without importing urllib.parse (and ipaddress), ~2 ms of every command."""
+    return "".join(chr(b) if b in _URI_SAFE else f"%{b:02X}" for b in path.encode("utf-8"))
 
 
 def _waiting(what: str) -> None:
@@ -291,7 +297,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
             try:
                 for chunk in job.start(None if empty else existing):
-                    c.executemany(insert, [r[:4] for r in chunk])
+                    c.executemany(insert, chunk)
             except sqlite3.IntegrityError:
                 raise BadInput(
                     "FILE", self.label, "a member changed while importing; nothing written, try again"
@@ -330,6 +336,24 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             if len(rows) < PAGE:
                 return
             last = rows[-1]
+
+    def member_pages(self, part: tuple[int, int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Pages of (member id, topic, state, version) by member and version: what a rebuild
+        reads, as the database returns them (no ``Row`` nor ``UUID`` per event). The id is
+        the stored text; rows of one member share an equal one. Paged like ``rows``."""
+        last: Row | None = None
+        select = f"SELECT originator_id, topic, state, originator_version FROM {self.events_table_name}"
+        while True:
+            sql, params = _page("member", part, None, last, "?", "rowid", lambda u: u.hex)
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(f"{select} {sql}", params)
+                fetched = c.fetchall()
+            if fetched:
+                yield fetched
+            if len(fetched) < PAGE:
+                return
+            oid, _topic, _state, version = fetched[-1]
+            last = Row(0, UUID(oid), version, "", b"")
 
     def count(self) -> int:
         with self.datastore.transaction(commit=False) as c:

@@ -160,7 +160,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                     f"COPY {qualified} (originator_id, originator_version, topic, state) FROM STDIN"
                 ) as copy:
                     for r in chunk:
-                        copy.write_row((r.oid, r.version, r.topic, r.state))
+                        copy.write_row(r)
 
     def reader(self) -> Callable[[], Callable[[UUID], list[tuple[int, bytes]]]]:
         """For an import's worker process: opens its own connection and returns a member's
@@ -201,6 +201,26 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             if len(rows) < PAGE:
                 return
             last = rows[-1]
+
+    def member_pages(self, part: tuple[int, int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Pages of (member id, topic, state, version) by member and version (as the SQLite
+        recorder's): the id as text, so that a rebuild compares strings, not ``UUID``s."""
+        columns = "originator_id::text AS oid, topic, state, originator_version"
+        last: Row | None = None
+        while True:
+            sql, params = _page("member", part, None, last, "%s", "notification_id", lambda u: u)
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT {columns} FROM {self.qualified} {sql}", params)
+                fetched = [
+                    (r["oid"], r["topic"], bytes(r["state"]), r["originator_version"])
+                    for r in curs.fetchall()
+                ]
+            if fetched:
+                yield fetched
+            if len(fetched) < PAGE:
+                return
+            oid, _topic, _state, version = fetched[-1]
+            last = Row(0, UUID(oid), version, "", b"")
 
     def count(self) -> int:
         with self.datastore.transaction(commit=False) as curs:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.errors import BadInput
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 KEY_ENV = "ZORGKAS_SEAL_KEY_FILE"
 PREFIX = "h1:"
@@ -31,6 +33,8 @@ _FIELD = b'"chain":"'
 
 
 def key_path() -> Path:
+    from pathlib import Path  # here: only a command that writes reads the key (~3 ms)
+
     configured = os.environ.get(KEY_ENV)
     return Path(configured) if configured else Path.home() / ".zorgkas" / "seal.key"
 

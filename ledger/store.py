@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import random
 import re
 import stat
 import sys
@@ -25,7 +24,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import UUID, uuid4
 
 import msgspec
@@ -38,7 +36,7 @@ from ledger import seal
 from ledger.errors import BadInput, ConcurrentChange, LedgerError, StoreUnavailable
 from ledger.identity import member_id, use_stream_key
 from ledger.member import Member
-from ledger.recorders import BUSY_WAIT, SCHEMA, Order, Row, SQLiteEventRecorder
+from ledger.recorders import BUSY_WAIT, SCHEMA, Order, Row, SQLiteEventRecorder, quote
 
 DEFAULT_STORE = "./zorgkas.sqlite"
 _decoders = {cls.__name__: msgspec.json.Decoder(cls) for cls in ev.EVENT_TYPES}
@@ -166,6 +164,8 @@ def redact(url: str) -> str:
     """The store URL without its password (in the URL or as ``password=``), for messages."""
     if not url.startswith(("postgresql:", "postgres:")):
         return url
+    from urllib.parse import urlsplit, urlunsplit  # here: it brings ipaddress (~2 ms of every command)
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -422,6 +422,8 @@ class Ledger:
             except ConcurrentChange:
                 if attempt == attempts - 1:
                     raise
+                import random  # here: only a retry
+
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 7)))
         return []
 
@@ -487,17 +489,26 @@ class Ledger:
 
     def members(self, part: tuple[int, int] | None = None) -> Iterator[Member]:
         """Every member (or those of range ``part``) with all its events, one at a time."""
+        # A rebuild reads every stored event here: the loop is ``decode_stored`` inlined over
+        # the database's own rows (ids compared as text, a decoder per topic looked up in
+        # one dict), which halves the read's CPU against a ``Row`` and three calls a row.
         current: list[ev.Event] = []
         current_id: Any = None
         from_stored = self.cipher.from_stored
-        for row in self.rows("member", part):
-            # A page's rows of one member share one id object: ``is`` spares UUID.__eq__.
-            if row.oid is not current_id and row.oid != current_id:
-                if current:
-                    yield Member(current[0].insz, current)
-                    current = []
-                current_id = row.oid
-            current.append(decode_stored(row.topic, from_stored(row.state)))
+        decoders = _by_topic
+        for page in self.recorder.member_pages(part):
+            for oid, topic, state, _version in page:
+                if oid != current_id:
+                    if current:
+                        yield Member(current[0].insz, current)
+                        current = []
+                    current_id = oid
+                decode = decoders.get(topic)
+                if decode is None:
+                    decode = decoders[topic] = _decoder_for(topic)
+                if state.startswith(_ENCRYPTED):
+                    state = from_stored(state)
+                current.append(decode(state))
         if current:
             yield Member(current[0].insz, current)
 

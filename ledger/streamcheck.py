@@ -131,6 +131,19 @@ class StreamCheck:
                         del self.facts[key]
 
     # -- the guards -------------------------------------------------------------------
+    def admit(self, e: ev.Event, event_id: bytes, line: int) -> None:
+        """``check`` then ``record``: the import's one call per event (most types have no
+        guard and are not remembered beyond their id and kind)."""
+        cls = type(e)
+        if self.health_fund is None or cls in _GUARDS:
+            self.check(e, line)
+        kind = _NAMES[cls]
+        if kind in _REMEMBERED:
+            self.record(e, event_id)
+            return
+        self.ids += event_id
+        self.kinds.append(_CODE.get(kind, _UNKNOWN))
+
     def check(self, e: ev.Event, line: int) -> None:
         """Refuse ``e`` if the member's stream so far forbids it."""
         if self.health_fund is None:

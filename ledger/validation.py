@@ -268,6 +268,56 @@ def _field_table() -> dict[type[ev.Event], _Fields]:
     return {cls: _fields(cls) for cls in ev.EVENT_TYPES}
 
 
+def _plainly_valid(cls: type[ev.Event], f: _Fields) -> str:
+    """The source of a predicate that is true only when ``EventChecker._checked`` would
+    return an event of type ``cls`` unchanged: every value plainly in range, nothing to
+    normalise. Written out per type (an import checks millions of events, and the loops
+    over the field table cost more than the comparisons); anything else, true or false,
+    is left to ``_checked``, which refuses or normalises it with its own message."""
+    terms = [
+        "e.insz in good_insz",
+        "e.clerk in good_clerks",
+        "(r := e.recorded_at).tzinfo is None",
+        "EARLIEST <= e.on <= today",
+        "r <= now",
+        "r.year >= 1900",
+    ]
+    terms += [f"((v := e.{n}) is None or EARLIEST <= v <= LATEST)" for n in f.dates]
+    low = 1 if f.positive else 0
+    terms += [f"{low} <= e.{n} <= MAX_CENTS" for n in f.money]
+    terms += [f"((v := e.{n}) is None or 1900 <= v <= last_year)" for n in f.years]
+    if f.year_lists:
+        terms.append("False")  # rare: always the full check
+    terms += [f"e.{n} in FUNDS" for n in f.funds]
+    for n, limit in f.texts:
+        blank = " and v.strip()" if n == "bank_ref" else ""
+        terms.append(f"((v := e.{n}) is None or (len(v) <= {limit} and v.isprintable(){blank}))")
+    if cls is ev.Registered:
+        terms += ["e.health_fund in HEALTH_FUNDS", "not (e.born > e.on and e.born > today)"]
+    elif cls is ev.Affiliated:
+        terms.append("e.rule in RULE_IDS")
+    elif cls in (ev.PremiumInvited, ev.PremiumPaid):
+        terms.append("(not e.ogm or _plain_ogm(e.ogm))")
+    elif cls is ev.FundSwitched:
+        terms.append("e.from_fund != e.to_fund")
+    elif f.own:
+        terms.append("False")  # an own check not written out here: always the full check
+    return " and ".join(terms)
+
+
+def _fast_checks(today: date, now: datetime, good_insz: set[str], good_clerks: set[str]) -> dict[type, Any]:
+    """``_plainly_valid`` of every event type, compiled once per checker."""
+    names = {
+        "good_insz": good_insz, "good_clerks": good_clerks, "today": today, "now": now,
+        "last_year": today.year + 1, "EARLIEST": EARLIEST, "LATEST": LATEST, "MAX_CENTS": MAX_CENTS,
+        "FUNDS": FUNDS, "HEALTH_FUNDS": HEALTH_FUNDS, "RULE_IDS": RULE_IDS, "_plain_ogm": _plain_ogm,
+    }  # fmt: skip
+    checks: dict[type, Any] = {}
+    for cls, f in _field_table().items():
+        checks[cls] = eval(f"lambda e: {_plainly_valid(cls, f)}", names)  # noqa: S307 - our own source
+    return checks
+
+
 class EventChecker:
     """Checks (and normalises: a formatted INSZ, a lower-case code, a formatted OGM) the
     values of decoded events; remembers the INSZ numbers and clerks already seen, so a
@@ -278,14 +328,25 @@ class EventChecker:
         self.good_insz: set[str] = set()
         self.good_clerks: set[str] = set()
         self.fields = _field_table()
+        self.fast: dict[type, Any] | None = None  # compiled by the first ``checked``
 
     def check(self, e: ev.Event, line: int | None = None) -> ev.Event:
         try:
-            return self._check(e)
+            return self.checked(e)
         except BadInput as exc:
             raise BadInput(exc.field, exc.value, exc.reason, line) from None
 
-    def _check(self, e: ev.Event) -> ev.Event:
+    def checked(self, e: ev.Event) -> ev.Event:
+        """``check`` without the line in the message (the caller adds it)."""
+        fast = self.fast
+        if fast is None:
+            fast = self.fast = _fast_checks(self.today, self.now, self.good_insz, self.good_clerks)
+        if fast[type(e)](e):
+            return e
+        return self._checked(e)
+
+    def _checked(self, e: ev.Event) -> ev.Event:
+        """Every check, normalising what the command line normalises."""
         fix: dict[str, Any] | None = None
         if e.insz not in self.good_insz:
             normal = insz(e.insz, "insz")

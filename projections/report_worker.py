@@ -2,9 +2,11 @@
 
 The run passes its job in ``ZORGKAS_REPORT_JOB`` (JSON) and the pseudonym key in
 ``ZORGKAS_REPORT_KEY`` (never on the command line, where ``ps`` would show it). The
-worker writes the rows of its range of member ids into its own part file and exits; it
-dies with the run (``PR_SET_PDEATHSIG``, and it checks its parent once more at start in
-case the run died before that was set).
+worker evaluates its range of member ids and streams their rows to the run on its
+standard output (``reporting.stream_part``), then exits; anything else it prints goes
+to standard error, so nothing can corrupt the stream. It dies with the run
+(``PR_SET_PDEATHSIG``, and it checks its parent once more at start in case the run died
+before that was set).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import sys
 from datetime import date, datetime
 
-from projections.reporting import Run, build_part
+from projections.reporting import Run, stream_part
 
 
 def main() -> int:
@@ -28,7 +30,12 @@ def main() -> int:
         with_insz=job["with_insz"],
         nightly=job["nightly"],
     )
-    build_part(job["store"], (job["part"][0], job["part"][1]), run, job["out"])
+    # The frames get the pipe; fd 1 (print, a stray warning) goes to standard error.
+    out = os.fdopen(os.dup(1), "wb", buffering=1 << 20)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    with out:
+        stream_part(job["store"], (job["part"][0], job["part"][1]), run, out)
     return 0
 
 

@@ -14,9 +14,9 @@ Two kinds of reporting database:
 
 Rows, summary tables, ``_changes_on`` and the position are written in one transaction,
 so a crash leaves the previous state whole. A full rebuild of a large store runs one
-worker process per core over ranges of member ids, each into a part file in a folder
-beside the target; workers die with the run (``PR_SET_PDEATHSIG``), and the next run
-removes a folder a killed run left behind.
+worker process per core over ranges of member ids, each streaming its rows to the run
+over a pipe; the run writes them into the target. Workers die with the run
+(``PR_SET_PDEATHSIG``); a worker that dies fails the run, which leaves the target whole.
 
 INSZ numbers are pseudonymized with a keyed hash (HMAC-SHA256) unless ``--with-insz``;
 the key comes from ``ZORGKAS_PSEUDONYM_KEY`` or ``~/.zorgkas/pseudonym.key`` (created
@@ -33,15 +33,16 @@ import hmac
 import json
 import os
 import secrets
-import shutil
-import sqlite3
+import struct
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import msgspec
 
 from ledger.children import die_with_parent
 from ledger.errors import BadInput, LedgerError
@@ -113,13 +114,17 @@ class Run:
         return f"{base};as_of={self.as_of.isoformat()};known_on={known}"
 
 
+# Where a batch's rows go: (the members' pseudonyms, rows by table, _changes_on rows).
+Sink = Callable[[list[str], Rows, list[Change]], None]
+
+
 class Batch:
     """Rows of up to ``size`` members, written together."""
 
     size = 2000
 
-    def __init__(self, target: Target, run: Run, replace: bool) -> None:
-        self.target, self.run, self.replace = target, run, replace
+    def __init__(self, write: Sink, run: Run) -> None:
+        self.write, self.run = write, run
         self.rows: Rows = {name: [] for name in BY_NAME}
         self.keys: list[str] = []
         self.changes: list[Change] = []
@@ -129,7 +134,8 @@ class Batch:
         rows, status = member_rows(
             member, self.run.as_of, self.run.key, self.run.with_insz, self.run.known_on
         )
-        mk = pseudonym(self.run.key, member.insz)
+        # The members row starts with the pseudonym (an HMAC): not computed twice.
+        mk = rows["members"][0][0] if rows["members"] else pseudonym(self.run.key, member.insz)
         for name, table_rows in rows.items():
             self.rows[name].extend(table_rows)
         self.keys.append(mk)
@@ -140,16 +146,19 @@ class Batch:
             self.flush()
 
     def flush(self) -> None:
-        if self.replace:
-            self.target.replace_members(self.keys, self.rows, self.changes)
-        else:
-            self.target.insert_rows(self.rows)
-            self.target.insert_changes(self.changes)
+        self.write(self.keys, self.rows, self.changes)
         self.keys.clear()
 
 
 def write_members(target: Target, members: Iterable[Member], run: Run, *, replace: bool) -> int:
-    batch = Batch(target, run, replace)
+    def write(keys: list[str], rows: Rows, changes: list[Change]) -> None:
+        if replace:
+            target.replace_members(keys, rows, changes)
+        else:
+            target.insert_rows(rows)
+            target.insert_changes(changes)
+
+    batch = Batch(write, run)
     for member in members:
         batch.add(member)
     batch.flush()
@@ -173,72 +182,111 @@ def _workers(ledger: Ledger) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def parts_folder(target_url: str, store_url: str) -> Path:
-    """Where a rebuild's part files go: beside the target (or the store, for PostgreSQL),
-    under a fixed name, so the next run finds and removes what a killed run left."""
-    if not is_postgres(target_url):
-        t = Path(target_url).resolve()
-        return t.parent / f".{t.name}.report-parts"
-    base = Path(store_url).resolve().parent if not is_postgres(store_url) else Path(tempfile.gettempdir())
-    return base / f".zorgkas-report-parts-{hashlib.sha256(target_url.encode()).hexdigest()[:12]}"
+FRAME = struct.Struct("<Q")  # the length of one frame of rows, before it
 
 
-def _rebuild_in_parallel(target: Target, store_url: str, folder: Path, workers: int, run: Run) -> int:
-    """Build ranges of members in worker processes, then copy them in the target's transaction."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+def _rebuild_in_parallel(target: Target, store_url: str, workers: int, run: Run) -> int:
+    """Evaluate ranges of members in worker processes and write their rows here.
+
+    Each worker streams its rows over a pipe, one msgpack frame per batch of members
+    (``stream_part``); this process only inserts them, in the target's one transaction.
+    So every row is inserted once, into the target (a part file per worker, copied into
+    the target at the end, inserted every row twice and read it back once: a second
+    worker cost a third more CPU than one). Frames are taken from the workers in turn,
+    so the rows go in in the same order on every run; a worker that runs ahead waits on
+    its full pipe.
+    """
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for k in range(workers):
             job = {
                 "store": store_url, "part": [k, workers], "as_of": run.as_of.isoformat(),
                 "known_on": run.known_on.isoformat() if run.known_on else None,
-                "with_insz": run.with_insz, "nightly": run.nightly,
-                "out": str(folder / f"part{k}.sqlite"), "parent": os.getpid(),
+                "with_insz": run.with_insz, "nightly": run.nightly, "parent": os.getpid(),
             }  # fmt: skip
             env = dict(os.environ, ZORGKAS_REPORT_JOB=json.dumps(job), ZORGKAS_REPORT_KEY=run.key.hex())
             procs.append(
                 subprocess.Popen(  # noqa: S603 - our own module, no shell
-                    [sys.executable, "-m", "projections.report_worker"], env=env, preexec_fn=die_with_parent
+                    [sys.executable, "-m", "projections.report_worker"],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    preexec_fn=die_with_parent,
                 )
             )
-        failed = [k for k, p in enumerate(procs) if p.wait() != 0]
-        if failed:
-            raise LedgerError(f"report worker {failed[0]} of {workers} failed; nothing was written")
+        decode = msgspec.msgpack.Decoder(dict[str, list[tuple]]).decode  # type: ignore[type-arg]
         count = 0
-        for k in range(workers):
-            part = sqlite3.connect(folder / f"part{k}.sqlite")
-            try:
-                count += part.execute("SELECT count(*) FROM members").fetchone()[0]
-                for table in BY_NAME:
-                    cursor = part.execute(f"SELECT {', '.join(BY_NAME[table].stored)} FROM {table}")
-                    while chunk := cursor.fetchmany(20_000):
-                        target.insert(table, chunk)
-                cursor = part.execute(f"SELECT member, token, day FROM {CHANGES_ON}")
-                while chunk := cursor.fetchmany(20_000):
-                    target.insert_changes(chunk)
-            finally:
-                part.close()
+        running = list(enumerate(procs))
+        while running:
+            for k, proc in list(running):
+                frame = _read_frame(proc)
+                if frame is None:  # the worker's last frame: it wrote everything
+                    running.remove((k, proc))
+                    if proc.wait() != 0:
+                        raise LedgerError(f"report worker {k} of {workers} failed; nothing was written")
+                    continue
+                if frame is False:  # the pipe ended without the last frame: the worker died
+                    proc.wait()
+                    raise LedgerError(f"report worker {k} of {workers} failed; nothing was written")
+                rows = decode(frame)
+                count += len(rows.get("members", ()))
+                for name, table_rows in rows.items():
+                    if name == CHANGES_ON:
+                        target.insert_changes(table_rows)  # type: ignore[arg-type]
+                    else:
+                        target.insert(name, table_rows)
         return count
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+            if p.stdout is not None:
+                p.stdout.close()
 
 
-def build_part(store_url: str, part: tuple[int, int], run: Run, out: str) -> int:
-    """One worker: the rows of one range of member ids, into its own SQLite file."""
+def _read_frame(proc: subprocess.Popen[bytes]) -> bytes | None | Literal[False]:
+    """The next frame of a worker: its bytes, None after its last one, False if it died."""
+    assert proc.stdout is not None
+    head = proc.stdout.read(FRAME.size)
+    if len(head) < FRAME.size:
+        return False
+    (size,) = FRAME.unpack(head)
+    if size == 0:
+        return None
+    frame = proc.stdout.read(size)
+    return frame if len(frame) == size else False
+
+
+def stream_part(store_url: str, part: tuple[int, int], run: Run, out: BinaryIO) -> int:
+    """One worker: the rows of one range of member ids, as frames on ``out``.
+
+    A frame is the rows of one batch of members by table (``_changes_on`` included),
+    encoded with msgpack (dates as their ISO text, as the SQLite target stores them),
+    after its length; a frame of length 0 ends the stream.
+    """
+    encode = msgspec.msgpack.Encoder().encode
+
+    def write(_keys: list[str], rows: Rows, changes: list[Change]) -> None:
+        frame: dict[str, list[Any]] = {name: table_rows for name, table_rows in rows.items() if table_rows}
+        if changes:
+            frame[CHANGES_ON] = changes
+        payload = encode(frame)
+        out.write(FRAME.pack(len(payload)))
+        out.write(payload)
+        for table_rows in rows.values():
+            table_rows.clear()
+        changes.clear()
+
     ledger = Ledger(store_url)
-    target = SqliteTarget(out, check=False, scratch=True)
     try:
-        target.reset(indexes=False)  # a part file is only read through, once
-        count = write_members(target, ledger.members(part), run, replace=False)
-        target.commit()
-        return count
+        batch = Batch(write, run)
+        for member in ledger.members(part):
+            batch.add(member)
+        batch.flush()
+        out.write(FRAME.pack(0))
+        out.flush()
+        return batch.count
     finally:
-        target.close()
         ledger.close()
 
 
@@ -290,8 +338,6 @@ def export_report(
     """Bring the reporting database up to the event log; returns a one-line summary."""
     run = Run(as_of, known_on, b"" if with_insz else pseudonym_key(), with_insz, nightly)
     target = open_target(target_url, ledger.url)
-    folder = parts_folder(target_url, ledger.url)
-    shutil.rmtree(folder, ignore_errors=True)  # a killed run's leftovers
     if not is_postgres(target_url):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(fresh_path(os.path.realpath(target_url)))
@@ -334,7 +380,7 @@ def export_report(
             target.reset(indexes=False)
             workers = _workers(ledger)
             if workers > 1:
-                count = _rebuild_in_parallel(target, ledger.url, folder, workers, run)
+                count = _rebuild_in_parallel(target, ledger.url, workers, run)
             else:
                 count = write_members(target, ledger.members(), run, replace=False)
             target.create_indexes()

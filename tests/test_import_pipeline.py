@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from bench.population import generate
+from commands.cli import cli
 from ledger import pipeline
+from ledger.validation import MAX_LINE
 from tests.conftest import Clerk
 
 
@@ -114,7 +116,8 @@ def test_a_worker_that_dies_stops_the_import_and_nothing_is_written(
 ) -> None:
     path, _ = _population(tmp_path)
 
-    def dies_at_once(importer: object, reader: object, parent: int, inbox: object, outbox: object) -> None:
+    def dies_at_once(importer: object, reader: object, parent: int, reading: object, outbox: object,
+                     stop: object) -> None:  # fmt: skip
         pipeline.os._exit(9)  # as a worker killed by the kernel
 
     monkeypatch.setattr(pipeline, "_work", dies_at_once)
@@ -122,3 +125,44 @@ def test_a_worker_that_dies_stops_the_import_and_nothing_is_written(
     result = clerk("import", "--workers", "2", str(path), expect=3)
     assert "a worker of the import stopped" in result.output
     assert clerk("verify").output.startswith("verified 0 events")
+
+
+def test_standard_input_with_workers_is_read_by_the_main_process(tmp_path: Path) -> None:
+    """A pipe cannot be read by every worker: the main process reads it and sends each
+    worker its members' lines; the rows are those of the sequential import."""
+    path, lines = _population(tmp_path)
+    one = Clerk(str(tmp_path / "file1.sqlite"))
+    one("import", "--workers", "1", str(path))
+    piped = Clerk(str(tmp_path / "stdin2.sqlite"))
+    env = {"ZORGKAS_STORE": piped.store, "ZORGKAS_CLERK": "test-clerk", "ZORGKAS_TODAY": piped.today}
+    result = piped.runner.invoke(cli, ["import", "--workers", "2", "-"], input=b"".join(lines), env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"imported {len(lines)} events for 300 members from standard input")
+    assert _rows(piped.store) == _rows(one.store)
+
+
+def test_workers_number_and_bound_the_lines_of_a_file_as_the_sequential_import(tmp_path: Path) -> None:
+    """Every worker reads the file itself: blank lines count, the last line may lack its
+    newline, a line over the limit is refused by its number; all as with one process."""
+    _, lines = _population(tmp_path)
+    spaced = [line + (b"\n   \n" if i % 97 == 0 else b"") for i, line in enumerate(lines)]
+    path = tmp_path / "spaced.jsonl"
+    path.write_bytes(b"".join(spaced).rstrip(b"\n"))
+    stores = {}
+    for workers in ("1", "2"):
+        clerk = Clerk(str(tmp_path / f"spaced{workers}.sqlite"))
+        out = clerk("import", "--workers", workers, str(path)).output
+        assert out.startswith(f"imported {len(lines)} events")
+        stores[workers] = _rows(clerk.store)
+    assert stores["1"] == stores["2"]
+    long = list(lines)
+    long[700] = long[700].rstrip(b"\n") + b" " * MAX_LINE + b"\n"
+    path.write_bytes(b"".join(long))
+    outputs = set()
+    for workers in ("1", "2"):
+        clerk = Clerk(str(tmp_path / f"long{workers}.sqlite"))
+        result = clerk("import", "--workers", workers, str(path), expect=2)
+        assert "line 701:" in result.output
+        outputs.add(result.output)
+        assert clerk("verify").output.startswith("verified 0 events")
+    assert len(outputs) == 1

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,21 @@ NEVER_FOR_A_CLERK = (
     "importlib.resources",
     "getpass",
     "termios",
+    # the rules of other commands and of the yearly runs (ledger.member imports them where
+    # they apply)
+    "ledger.rules.cancellation",
+    "ledger.rules.letters",
+    "ledger.rules.fines",
+    "ledger.rules.switching",
 )
+
+# Not for a question either: pathlib (with fnmatch, urllib.parse and ipaddress) comes with
+# the seal key's path, which only a command that writes reads.
+NEVER_FOR_A_QUESTION = ("pathlib", "fnmatch", "urllib", "ipaddress")
+
+# What ``pay`` does not evaluate: the eligibility for a budget, the joining window, the
+# direct debit (``status`` does: it shows them).
+NEVER_FOR_A_PAYMENT = ("ledger.rules.eligibility", "ledger.rules.joining", "ledger.rules.direct_debit")
 
 
 def imported_by(store: str, *argv: str) -> set[str]:
@@ -117,7 +132,7 @@ def test_status_imports_only_the_questions_module(store: str) -> None:
     modules = imported_by(store, "status", INSZ, "--json")
     assert "commands.questions" in modules
     assert not {"commands.facts", "commands.data", "commands.runs", "commands.demo"} & modules
-    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK + NEVER_FOR_A_QUESTION)]
     # status --json words nothing: the timeline and the explanation stay unloaded
     assert not {"projections.timeline", "projections.explain"} & modules
 
@@ -132,7 +147,70 @@ def test_pay_imports_only_the_facts_module(store: str) -> None:
     modules = imported_by(store, "pay", INSZ, "--amount", "62,00", "--on", "2024-03-02")
     assert "commands.facts" in modules
     assert not {"commands.questions", "commands.data", "commands.runs", "commands.demo"} & modules
-    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK)]
+    assert not [m for m in modules if m.startswith(NEVER_FOR_A_CLERK + NEVER_FOR_A_PAYMENT)]
+
+
+def test_python_itself_starts_without_an_import_finder() -> None:
+    """The editable install is a plain path (``package-dir`` in pyproject.toml), not
+    setuptools' finder, which every Python process of the environment would import at
+    start-up (pathlib, fnmatch, urllib.parse: about half of a bare interpreter's start)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
+        cwd=ROOT.parent,  # not the checkout: only what site itself loads
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    finders = [m for m in out.stdout.split() if m.startswith("__editable__")]
+    assert not finders, (
+        f"{finders} loaded at start-up: install zorgkas again with `pip install -e '.[test]'` "
+        "(pyproject.toml's package-dir makes it a plain .pth path)"
+    )
+
+
+def test_a_command_leaves_fast_with_its_output_and_exit_code(store: str) -> None:
+    """``main`` ends the process without the interpreter's teardown: the output is whole,
+    the exit code the command's; an ``atexit`` callback still runs (the normal exit)."""
+    env = {**os.environ, "ZORGKAS_TODAY": "2024-06-01", "ZORGKAS_CLERK": "an.peeters"}
+
+    def command(*argv: str, python: tuple[str, ...] = ("-m", "commands.cli")) -> Any:
+        line = (sys.executable, *python, "--store", store, *argv)
+        return subprocess.run(line, cwd=ROOT, env=env, capture_output=True, text=True)
+
+    done = command("status", INSZ, "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["insz"] == INSZ
+    bad = command("status", "12345678901", "--json")
+    assert bad.returncode == 2 and json.loads(bad.stderr)["error"] == "bad_input"
+    refused = command("switch", INSZ, "--to", "CM", "--requested-on", "2024-03-02")
+    assert refused.returncode == 1 and refused.stderr.startswith("refused: R-")
+    with_callback = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
+        "from commands.cli import main\n"
+        "main()\n"
+    )
+    called = command("status", INSZ, "--json", python=("-c", with_callback))
+    assert called.returncode == 0 and json.loads(called.stdout)["insz"] == INSZ
+    assert "atexit ran" in called.stderr
+
+
+def test_the_sqlite_uri_is_quoted_as_urllib_quotes_it() -> None:
+    """``recorders.quote`` (no urllib.parse on a clerk's path) gives urllib's text."""
+    from urllib.parse import quote as urllib_quote
+
+    from ledger.recorders import quote
+
+    rnd = random.Random(2026)
+    alphabet = "aZ09_.-~/ %?#&=+:;@!$'()*,[]\\\"<>^`{|}é€😀\x00\x7f\u0301"
+    samples = ["", "/tmp/zorgkas.sqlite", "/home/an peeters/store 100%.sqlite", "/x/?mode=rw#y"]
+    samples += ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(1, 30))) for _ in range(2000)]
+    for text in samples:
+        assert quote(text) == urllib_quote(text), text
+    for broken in ("\udc80", "a\ud800b"):  # a lone surrogate: both refuse it alike
+        with pytest.raises(UnicodeEncodeError):
+            urllib_quote(broken)
+        with pytest.raises(UnicodeEncodeError):
+            quote(broken)
 
 
 def _numbers(n: int, seed: int) -> list[str]:
