@@ -304,11 +304,14 @@ def leave(code: Any) -> NoReturn:
 
     threading = sys.modules.get("threading")
     others = threading is not None and threading.active_count() > 1
-    if not isinstance(code, int) or others or atexit._ncallbacks():
-        sys.exit(code)
+    # ``_ncallbacks`` is CPython's own count; an interpreter without it takes the normal exit.
+    pending = getattr(atexit, "_ncallbacks", lambda: 1)()
+    streams = (sys.stdout, sys.stderr)
+    if not isinstance(code, int) or others or pending or None in streams:
+        sys.exit(code)  # a stream closed at start (``>&-``) is None: the normal exit copes
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in streams:
+            stream.flush()
     except (OSError, ValueError):  # a closed pipe or stream: the normal exit reports it
         sys.exit(code)
     os._exit(code)

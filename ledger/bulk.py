@@ -119,7 +119,7 @@ class LineChecker:
         instead of ``_carries_id``'s untyped decode. Its unset tail is not decoded (the
         defaults are those values; a UUID costs msgspec about a microsecond), so the
         encoding of what is decoded must give the whole line back."""
-        body = text.rstrip()
+        body = text.rstrip(b" \t\r\n")  # JSON's own whitespace: \x0b or \x0c is malformed
         if not body.endswith(_UNPLACED):
             return None
         try:

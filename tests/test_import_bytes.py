@@ -59,3 +59,20 @@ def test_a_repeated_canonical_line_is_refused_by_its_line(sqlite_clerk: Clerk, t
     other = Clerk(os.path.join(str(tmp_path), "c.sqlite"))
     result = other("import", path, expect=2)
     assert f"line {len(lines) + 1}" in result.output and "already in the store" in result.output
+
+
+def test_only_jsons_own_whitespace_may_follow_a_line_in_the_store_form(tmp_path: object) -> None:
+    """A line exactly in the store's form takes a shortcut past the full decode; it must
+    refuse what JSON refuses: a form feed or vertical tab after the object is malformed
+    (exit 2, by its line), where spaces and a carriage return are whitespace."""
+    from bench.population import generate
+
+    lines = list(generate(2, 2, 7))
+    for tail, code in ((b" \r", 0), (b"\x0c", 2), (b"\x0b", 2)):
+        path = os.path.join(str(tmp_path), f"tail-{tail.hex()}.jsonl")
+        with open(path, "wb") as f:
+            f.writelines([*lines[:-1], lines[-1].rstrip(b"\n") + tail + b"\n"])
+        other = Clerk(os.path.join(str(tmp_path), f"{tail.hex()}.sqlite"))
+        result = other("import", path, expect=code)
+        if code:
+            assert f"line {len(lines)}" in result.output, result.output

@@ -262,3 +262,12 @@ def test_a_refused_insz_is_worded_by_stdnum() -> None:
         with pytest.raises(BadInput) as ours:
             validation.insz(bad)
         assert ours.value.reason == f"not a valid INSZ number ({stdnum_says.value})"
+
+
+def test_a_command_with_its_output_closed_exits_as_before(store: str) -> None:
+    """Started with standard output closed (``>&-``, as cron may), ``sys.stdout`` is None:
+    the fast exit steps aside and the normal exit gives the command's own code."""
+    done = subprocess.run(
+        f'"{sys.executable}" -m commands.cli --version >&-', shell=True, cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr
