@@ -267,7 +267,6 @@ def test_a_refused_insz_is_worded_by_stdnum() -> None:
 def test_a_command_with_its_output_closed_exits_as_before(store: str) -> None:
     """Started with standard output closed (``>&-``, as cron may), ``sys.stdout`` is None:
     the fast exit steps aside and the normal exit gives the command's own code."""
-    done = subprocess.run(
-        f'"{sys.executable}" -m commands.cli --version >&-', shell=True, cwd=ROOT, capture_output=True, text=True
-    )
+    line = f'"{sys.executable}" -m commands.cli --version >&-'
+    done = subprocess.run(line, shell=True, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0 and "Traceback" not in done.stderr
