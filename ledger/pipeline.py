@@ -112,15 +112,15 @@ class _Reading:
     def __init__(self, me: int, n_workers: int, source: EventFile | None, inbox: Any) -> None:
         self.me, self.n_workers, self.source, self.inbox = me, n_workers, source, inbox
 
-    def lines(self, stop: Any) -> Iterator[tuple[int, bytes, int]]:
+    def lines(self) -> Iterator[tuple[int, bytes, int]]:
         """(line number, line, bytes of the file read) of this worker's members."""
         if self.source is not None:
             src = self.source
             assert src.fd is not None and src.size is not None
             return owned_lines(src.fd, src.size, _owner(self.n_workers), self.me, self.n_workers, src.start)
-        return self._received(stop)
+        return self._received()
 
-    def _received(self, stop: Any) -> Iterator[tuple[int, bytes, int]]:
+    def _received(self) -> Iterator[tuple[int, bytes, int]]:
         while message := self.inbox.recv_bytes():
             numbers, lines = _batch.decode(message)
             yield from zip(numbers, lines, repeat(0))
@@ -148,7 +148,7 @@ def _work(importer: Importer, reader: Callable[[], Existing] | None, parent: int
         rows: list[Any] = []
         n = read = 0
         try:
-            for n, text, read in reading.lines(stop):
+            for n, text, read in reading.lines():
                 checked, canonical = event(text, n)
                 rows.append(row(checked, n, canonical))
                 if len(rows) >= BATCH:

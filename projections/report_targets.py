@@ -229,7 +229,7 @@ class SqliteTarget(Target):
 
     dialect = SQLITE
 
-    def __init__(self, path: str, *, check: bool = True, scratch: bool = False) -> None:
+    def __init__(self, path: str, *, check: bool = True) -> None:
         self.label = path
         self.path = path
         self.conn: sqlite3.Connection | None = None
@@ -248,9 +248,6 @@ class SqliteTarget(Target):
             self.conn = sqlite3.connect(path, isolation_level=None)
             if before is None:
                 before = _inode(path)
-            if scratch:  # a worker's part file: read through once, thrown away on failure
-                self.conn.execute("PRAGMA journal_mode = OFF")
-                self.conn.execute("PRAGMA synchronous = OFF")
             self.conn.execute("PRAGMA cache_size = -65536")
             self.conn.execute("BEGIN IMMEDIATE")
             if _inode(path) == before or _attempt == 9:
@@ -301,7 +298,7 @@ class SqliteTarget(Target):
         cols = BY_NAME[table].stored
         one = f"({', '.join('?' * len(cols))})"
         head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
-        k = ROWS_PER_INSERT
+        k = max(1, min(ROWS_PER_INSERT, 999 // len(cols)))  # a wider table: fewer rows a statement
         whole = len(rows) - len(rows) % k
         if whole:
             flat = itertools.chain.from_iterable
