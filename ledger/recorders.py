@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -91,6 +91,7 @@ def _id_range(part: tuple[int, int] | None) -> tuple[UUID | None, UUID | None]:
 
 
 PAGE = 5000
+T = TypeVar("T")
 
 
 def _page(
@@ -121,6 +122,25 @@ def _page(
     where = f"WHERE {' AND '.join(conds)} " if conds else ""
     by = position if order == "position" else "originator_id, originator_version"
     return f"{where}ORDER BY {by} LIMIT {PAGE}", params
+
+
+def paged(fetch: Callable[[Row | None], list[T]], cursor: Callable[[T], Row]) -> Iterator[list[T]]:
+    """The pages ``fetch`` returns, each after the ``cursor`` of the last one's last row,
+    until a short page: how both stores read a long scan, a page per short transaction,
+    so the scan never holds the store."""
+    last: Row | None = None
+    while True:
+        page = fetch(last)
+        if page:
+            yield page
+        if len(page) < PAGE:
+            return
+        last = cursor(page[-1])
+
+
+def member_cursor(row: tuple[Any, ...]) -> Row:
+    """The cursor after a ``member_pages`` row (member id text, topic, state, version)."""
+    return Row(0, UUID(row[0]), row[3], "", b"")
 
 
 class SQLiteEventRecorder(SQLiteApplicationRecorder):
@@ -323,37 +343,32 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         member-id ranges; ``upto`` keeps positions up to it. Read in pages, each in its
         own short transaction, so a long scan never holds the store."""
         columns = "rowid, originator_id, originator_version, topic, state"
-        last: Row | None = None
-        while True:
+
+        def fetch(last: Row | None) -> list[Row]:
             sql, params = _page(order, part, upto, last, "?", "rowid", lambda u: u.hex)
             with self.datastore.transaction(commit=False) as c:
                 c.execute(f"SELECT {columns} FROM {self.events_table_name} {sql}", params)
                 fetched = c.fetchall()
             # A member's rows share one id: parse each id text once per page, not per row.
             ids = {t: UUID(t) for t in {r[1] for r in fetched}}
-            rows = [Row(r[0], ids[r[1]], r[2], r[3], bytes(r[4])) for r in fetched]
-            yield from rows
-            if len(rows) < PAGE:
-                return
-            last = rows[-1]
+            return [Row(r[0], ids[r[1]], r[2], r[3], bytes(r[4])) for r in fetched]
+
+        for page in paged(fetch, lambda row: row):
+            yield from page
 
     def member_pages(self, part: tuple[int, int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """Pages of (member id, topic, state, version) by member and version: what a rebuild
         reads, as the database returns them (no ``Row`` nor ``UUID`` per event). The id is
         the stored text; rows of one member share an equal one. Paged like ``rows``."""
-        last: Row | None = None
         select = f"SELECT originator_id, topic, state, originator_version FROM {self.events_table_name}"
-        while True:
+
+        def fetch(last: Row | None) -> list[tuple[Any, ...]]:
             sql, params = _page("member", part, None, last, "?", "rowid", lambda u: u.hex)
             with self.datastore.transaction(commit=False) as c:
                 c.execute(f"{select} {sql}", params)
-                fetched = c.fetchall()
-            if fetched:
-                yield fetched
-            if len(fetched) < PAGE:
-                return
-            oid, _topic, _state, version = fetched[-1]
-            last = Row(0, UUID(oid), version, "", b"")
+                return c.fetchall()
+
+        return paged(fetch, member_cursor)
 
     def count(self) -> int:
         with self.datastore.transaction(commit=False) as c:

@@ -16,7 +16,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from ledger import recorders
 from ledger.errors import BadInput, StoreUnavailable
-from ledger.recorders import _FIRST_TRY, PAGE, SCHEMA, ImportJob, Order, Row, _page, _waiting
+from ledger.recorders import _FIRST_TRY, SCHEMA, ImportJob, Order, Row, _page, _waiting, member_cursor, paged
 
 
 class PostgresEventRecorder(PostgresApplicationRecorder):
@@ -182,12 +182,12 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         self, order: Order, part: tuple[int, int] | None = None, upto: int | None = None
     ) -> Iterator[Row]:
         columns = "notification_id, originator_id, originator_version, topic, state"
-        last: Row | None = None
-        while True:
+
+        def fetch(last: Row | None) -> list[Row]:
             sql, params = _page(order, part, upto, last, "%s", "notification_id", lambda u: u)
             with self.datastore.transaction(commit=False) as curs:
                 curs.execute(f"SELECT {columns} FROM {self.qualified} {sql}", params)
-                rows = [
+                return [
                     Row(
                         r["notification_id"],
                         r["originator_id"],
@@ -197,30 +197,23 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                     )
                     for r in curs.fetchall()
                 ]
-            yield from rows
-            if len(rows) < PAGE:
-                return
-            last = rows[-1]
+
+        for page in paged(fetch, lambda row: row):
+            yield from page
 
     def member_pages(self, part: tuple[int, int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """Pages of (member id, topic, state, version) by member and version (as the SQLite
         recorder's): the id as text, so that a rebuild compares strings, not ``UUID``s."""
-        columns = "originator_id::text AS oid, topic, state, originator_version"
-        last: Row | None = None
-        while True:
+        columns = "originator_id::text AS member, topic, state, originator_version"
+
+        def fetch(last: Row | None) -> list[tuple[Any, ...]]:
             sql, params = _page("member", part, None, last, "%s", "notification_id", lambda u: u)
             with self.datastore.transaction(commit=False) as curs:
                 curs.execute(f"SELECT {columns} FROM {self.qualified} {sql}", params)
-                fetched = [
-                    (r["oid"], r["topic"], bytes(r["state"]), r["originator_version"])
-                    for r in curs.fetchall()
-                ]
-            if fetched:
-                yield fetched
-            if len(fetched) < PAGE:
-                return
-            oid, _topic, _state, version = fetched[-1]
-            last = Row(0, UUID(oid), version, "", b"")
+                fetched = curs.fetchall()
+            return [(r["member"], r["topic"], bytes(r["state"]), r["originator_version"]) for r in fetched]
+
+        return paged(fetch, member_cursor)
 
     def count(self) -> int:
         with self.datastore.transaction(commit=False) as curs:

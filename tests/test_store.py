@@ -284,11 +284,7 @@ def test_members_read_in_small_pages_come_whole_and_in_order(
         expected = {}
         for row in ledger.rows("member"):
             expected.setdefault(row.oid, []).append(row.version)
-        monkeypatch.setattr(recorders, "PAGE", 3)
-        if "://" in clerk.store:
-            import ledger.recorders_postgres as pg
-
-            monkeypatch.setattr(pg, "PAGE", 3)
+        monkeypatch.setattr(recorders, "PAGE", 3)  # both stores page through recorders.paged
         members = list(ledger.members())
         assert [len(m.events) for m in members] == [len(v) for v in expected.values()]
         assert [m.insz for m in members] == [ledger.load(m.insz).insz for m in members]
