@@ -166,3 +166,37 @@ def test_workers_number_and_bound_the_lines_of_a_file_as_the_sequential_import(t
         outputs.add(result.output)
         assert clerk("verify").output.startswith("verified 0 events")
     assert len(outputs) == 1
+
+
+def test_a_line_is_checked_by_the_worker_of_its_member_whichever_way_it_is_written(tmp_path: Path) -> None:
+    """The workers' own reading (``eventfile.owned_lines``, a shortcut for a line with 11
+    plain digits) and the main process's routing (``pipeline._owner``) agree on every line,
+    written however: otherwise a member's lines would be split between two workers and
+    each would see only part of its stream."""
+    import os
+
+    from ledger.eventfile import owned_lines
+
+    written = [
+        b'{"type":"Registered","insz":"79113010453","on":"2024-01-01"}',
+        b'{"type": "Registered", "insz": "79113010453"}',
+        b'{"insz":"79.11.30-104.53","type":"Registered"}',
+        b'{"insz":"\\u00379113010453"}',
+        b'{"insz":"7911301045"}',
+        b'{"type":"Registered"}',
+        b"not json at all",
+        b'{"clerk":"x \\"insz\\":\\"12345678901\\"","insz":"85073003328"}',
+    ]
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in written))
+    for parts in (2, 3, 5):
+        owner = pipeline._owner(parts)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            taken = {me: [n for n, _line, _read in owned_lines(fd, path.stat().st_size, owner, me, parts)]
+                     for me in range(parts)}  # fmt: skip
+        finally:
+            os.close(fd)
+        assert sorted(n for lines in taken.values() for n in lines) == list(range(1, len(written) + 1))
+        for me, numbers in taken.items():
+            assert all(owner(written[n - 1]) == me for n in numbers), (parts, me, numbers)
