@@ -134,6 +134,25 @@ class History:
 
         return once
 
+    @staticmethod
+    def per_view_as_of(rule: Callable[[History, date], T]) -> Callable[[History, date], T]:
+        """Decorate a rule of the view and a day: asked about the view's own ``as_of`` (as
+        status, the members row and the window all do), computed once per view and kept
+        in its memo; asked about another day, computed each time."""
+        key = f"{rule.__module__}.{rule.__qualname__}"
+
+        @wraps(rule)
+        def once(history: History, day: date) -> T:
+            if day != history.as_of:
+                return rule(history, day)
+            memo = history._memo
+            found = memo.get(key, _MISSING)
+            if found is _MISSING:
+                found = memo[key] = rule(history, day)
+            return found  # type: ignore[no-any-return]
+
+        return once
+
     def events_in_order(self) -> list[ev.Event]:
         """All events by effective date; events of one day keep their recording order."""
         return self.memo("in_order", lambda: sorted(self.events, key=_on))

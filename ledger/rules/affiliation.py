@@ -100,14 +100,9 @@ def period_on(history: History, day: date) -> Period | None:
     return None
 
 
+@History.per_view_as_of  # status, eligibility and joining on time ask it
 def affiliated_since(history: History, day: date) -> date | None:
     """Start of the continuous affiliation holding on ``day``; adjoining periods join."""
-    if day == history.as_of:  # status, eligibility and joining on time ask it: once per view
-        return history.memo("affiliated_since", lambda: _affiliated_since(history, day))
-    return _affiliated_since(history, day)
-
-
-def _affiliated_since(history: History, day: date) -> date | None:
     ps = [p for p in periods(history) if p.start <= day]
     if not ps or not ps[-1].covers(day):
         return None

@@ -39,13 +39,10 @@ def window_for(start: ObligationStart) -> Window:
     return Window(years, dec31(years[-1]), start)
 
 
+@History.per_view_as_of  # joining on time and the next date of change ask it
 def window_on(history: History, day: date) -> Window | None:
     start = obligation_start(history, day)
-    if start is None:
-        return None
-    if day == history.as_of:  # joining on time and the next date of change ask it: once per view
-        return history.memo("window", lambda: window_for(start))
-    return window_for(start)
+    return window_for(start) if start else None
 
 
 def still_in_window(history: History, year: int, day: date) -> bool:

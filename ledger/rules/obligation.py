@@ -80,14 +80,9 @@ def is_adult_in(history: History, year: int) -> bool:
     return year >= turns_26_year(history)
 
 
+@History.per_view_as_of  # status, the kind of membership and the window ask it
 def obligation_on(history: History, day: date) -> Obligation:
     """R-OBL-1..7: the person's obligation on ``day``."""
-    if day == history.as_of:  # status, the kind of membership and the window ask it: once per view
-        return history.memo("obligation", lambda: _obligation_on(history, day))
-    return _obligation_on(history, day)
-
-
-def _obligation_on(history: History, day: date) -> Obligation:
     died = history.died_on()
     if died is not None and died <= day:
         return Obligation(EXEMPT, "R-PREM-4", f"died on {died}")
@@ -110,6 +105,7 @@ class ObligationStart:
         return self.day.year
 
 
+@History.per_view_as_of  # joining on time and the next date of change ask it
 def obligation_start(history: History, day: date) -> ObligationStart | None:
     """The start of the unbroken run of residences with the status holding on ``day``.
 
@@ -117,12 +113,6 @@ def obligation_start(history: History, day: date) -> ObligationStart | None:
     run (R-OBL-1 decision: voluntary years do not count), at the earliest on 1 January
     of the year the person turns 26.
     """
-    if day == history.as_of:  # joining on time and the next date of change ask it: once per view
-        return history.memo("obligation_start", lambda: _obligation_start(history, day))
-    return _obligation_start(history, day)
-
-
-def _obligation_start(history: History, day: date) -> ObligationStart | None:
     status = obligation_on(history, day).status
     if status not in MAY_JOIN:
         return None
