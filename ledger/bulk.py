@@ -35,11 +35,11 @@ import msgspec
 from ledger import events as ev
 from ledger import seal
 from ledger.errors import BadInput
-from ledger.eventfile import bounded_lines, read_line, repeated_key
+from ledger.eventfile import EventFile, bounded_lines, member_key, owned_lines, read_line, repeated_key
 from ledger.idcheck import IdCheck
 from ledger.identity import member_id
 from ledger.recorders import ImportJob, ImportRow
-from ledger.streamcheck import StreamCheck, stored_decoder
+from ledger.streamcheck import StreamCheck, referenced_ids, stored_decoder, type_code
 from ledger.validation import MAX_LINE, EventChecker
 
 CHUNK = 20_000
@@ -48,7 +48,7 @@ _untyped = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass
+@dataclass(slots=True)  # one per member met: no __dict__ each
 class _Stream:
     oid: UUID
     version: int
@@ -196,6 +196,10 @@ class Importer:
         self.stored_ids = bytearray()
         self.events = 0
         self.members: int | None = None  # counted by the workers, when they ran the import
+        # A regular file can be read twice: then the guards keep only the ids a line names
+        # (``streamcheck.referenced_ids``) and read the rest again when they must (``recall``).
+        self.source: EventFile | None = None
+        self.keep: set[bytes] | None = None
 
     def member_count(self) -> int:
         return len(self.streams) if self.members is None else self.members
@@ -203,8 +207,10 @@ class Importer:
     def _stream(self, insz: str, line_no: int) -> _Stream:
         oid = member_id(insz)
         rows = self.existing(oid) if self.existing else []
+        keep, recall = self.keep, self._recall if self.keep is not None else None
         if not rows:
-            return _Stream(oid, 0, "", StreamCheck(insz), oid.bytes, oid.hex, _placed(str(oid)))
+            check = StreamCheck(insz, keep=keep, recall=recall)
+            return _Stream(oid, 0, "", check, oid.bytes, oid.hex, _placed(str(oid)))
         # The member's stored events, decoded (after the cipher) only as far as the guards
         # need them: a later line may reverse, retract or fine against them.
         try:
@@ -222,11 +228,35 @@ class Importer:
             oid,
             rows[-1][0],
             stored[-1].chain,
-            StreamCheck(insz, stored, registered=True),
+            StreamCheck(insz, stored, registered=True, keep=keep, recall=recall),
             oid.bytes,
             oid.hex,
             _placed(str(oid)),
         )
+
+    def _recall(self, insz: str, event_id: bytes, line_no: int) -> int | None:
+        """The guards' slow, exact path (``StreamCheck.recall``): the type code of the
+        member's event ``event_id``, stored or on a line before ``line_no``, read again
+        (the stored rows, then the file's lines of this member, numbered and given their
+        derived ids as the import did); None if the member has no such event."""
+        rows = self.existing(member_id(insz)) if self.existing else []
+        for _version, state in rows:
+            stored = stored_decoder.decode(self.from_stored(bytes(state)))
+            if stored.id.bytes == event_id:
+                return type_code(stored.type)
+        src = self.source
+        assert src is not None and src.fd is not None and src.size is not None
+        checker = LineChecker(self.today, self.now)
+        digits = insz.encode()
+        for n, text, _read in owned_lines(src.fd, src.size, lambda _text: 0, 0, 1, src.start):
+            if n >= line_no:
+                break
+            if member_key(text) != digits:
+                continue
+            event, _canonical = checker.event(text, n)
+            if event.id.bytes == event_id:
+                return type_code(type(event).__name__)
+        return None
 
     def row(self, event: ev.Event, line_no: int, canonical: bytes | None = None) -> ImportRow:
         """The stored row of a checked event; ``canonical``: its encoding, if known."""
@@ -273,6 +303,10 @@ class Importer:
         about how many events (sizes the duplicate-id filter); ``workers`` > 1: checked
         and sealed by that many processes (``ledger.pipeline``), each reading the store
         through its own connection opened by ``reader``."""
+
+        if isinstance(lines, EventFile) and lines.fd is not None and lines.size is not None:
+            self.source = lines
+            self.keep = referenced_ids(lines.fd, lines.size, lines.start)
 
         def start(existing: Callable[[UUID], list[tuple[int, bytes]]] | None) -> Iterator[list[ImportRow]]:
             if workers > 1:

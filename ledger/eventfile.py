@@ -89,6 +89,27 @@ class EventFile:
             advance(len(line))
 
 
+_DIGITS = bytes(range(48, 58))
+_NOT_DIGITS = bytes(b for b in range(256) if b not in _DIGITS)
+
+
+def member_key(text: bytes) -> bytes:
+    """The digits of the line's INSZ (the member), found as the raw insert finds it; a
+    line written otherwise is decoded for it; a line without one goes to any worker (it
+    is refused there, whoever checks it)."""
+    at = text.find(b'"insz":"')
+    if at >= 0:
+        end = text.find(b'"', at + 8)
+        key = text[at + 8 : end]
+        if b"\\" not in key:
+            return key if len(key) == 11 and key.isdigit() else key.translate(None, _NOT_DIGITS)
+    try:
+        value = msgspec.json.decode(text).get("insz")
+    except (msgspec.DecodeError, AttributeError, UnicodeDecodeError, RecursionError):
+        return b""
+    return value.encode().translate(None, _NOT_DIGITS) if isinstance(value, str) else b""
+
+
 BLOCK = 1 << 20  # bytes a worker reads at a time
 _INSZ_KEY = b'"insz":"'
 

@@ -49,7 +49,7 @@ import msgspec
 
 from ledger.children import die_with_parent
 from ledger.errors import LedgerError
-from ledger.eventfile import EventFile, bounded_lines, owned_lines
+from ledger.eventfile import EventFile, bounded_lines, member_key, owned_lines
 
 if TYPE_CHECKING:
     from ledger.bulk import Importer, Part
@@ -68,8 +68,6 @@ _from_worker = msgspec.msgpack.Decoder(
 )
 _OK, _ERROR, _DONE, _FAILED = 0, 1, 2, 3
 _NO_ERROR = 1 << 62  # the published first error's line while there is none
-_DIGITS = bytes(range(48, 58))
-_NOT_DIGITS = bytes(b for b in range(256) if b not in _DIGITS)
 
 
 def workers_for(requested: int | None, size: int | None) -> int:
@@ -83,27 +81,10 @@ def workers_for(requested: int | None, size: int | None) -> int:
     return cores
 
 
-def _member_key(text: bytes) -> bytes:
-    """The digits of the line's INSZ (the member), found as the raw insert finds it; a
-    line written otherwise is decoded for it; a line without one goes to any worker (it
-    is refused there, whoever checks it)."""
-    at = text.find(b'"insz":"')
-    if at >= 0:
-        end = text.find(b'"', at + 8)
-        key = text[at + 8 : end]
-        if b"\\" not in key:
-            return key if len(key) == 11 and key.isdigit() else key.translate(None, _NOT_DIGITS)
-    try:
-        value = msgspec.json.decode(text).get("insz")
-    except (msgspec.DecodeError, AttributeError, UnicodeDecodeError, RecursionError):
-        return b""
-    return value.encode().translate(None, _NOT_DIGITS) if isinstance(value, str) else b""
-
-
 def _owner(n_workers: int) -> Callable[[bytes], int]:
     """Which worker checks a line's member (the same in every process: forked workers share
     the parent's hash seed)."""
-    return lambda text: hash(_member_key(text)) % n_workers
+    return lambda text: hash(member_key(text)) % n_workers
 
 
 class _Reading:

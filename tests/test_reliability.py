@@ -460,6 +460,46 @@ def test_a_reversal_of_an_existing_payment_is_accepted_once(
     assert "R-PREM-7" in _import(clerk, tmp_path, [again], expect=1)
 
 
+# The guards keep only the ids a line of the file names (memory grows with members, not
+# events); any other id is read again, exactly. These lines name theirs in ways the scan for
+# named ids does not read: the slow path must find them all the same.
+PAID = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        '"payment_id" :\t"' + PAID + '"',  # JSON's whitespace around the colon
+        '"payment_id":"' + PAID.upper() + '"',  # an upper-case id
+        '"payment_id":"' + PAID.replace("-", "") + '"',  # an id without its dashes
+        '"payment\\u005fid":"' + PAID + '"',  # an escaped key
+        '"payment_id":"\\u0031' + PAID[1:] + '"',  # an escaped id
+    ],
+)
+def test_a_reversal_naming_its_payment_unusually_is_still_accepted_once_R_PREM_7(
+    clerk: Clerk, tmp_path: Path, import_workers: str, written: str
+) -> None:
+    clerk.import_workers = import_workers
+    paid = {**_line("PremiumPaid", amount_cents=5000), "id": PAID}
+    reversal = json.dumps(_line("PaymentReversed", on="2020-02-01", payment_id="X"))
+    reversal = reversal.replace('"payment_id": "X"', written)
+    _import(clerk, tmp_path, [_registered(), paid, reversal], expect=0)
+    again = _line("PaymentReversed", on="2020-03-01", payment_id=PAID)
+    assert "R-PREM-7" in _import(clerk, tmp_path, [again], expect=1)
+
+
+def test_a_line_repeated_in_one_file_is_named_a_repeat_not_a_second_registration(
+    clerk: Clerk, tmp_path: Path, import_workers: str
+) -> None:
+    """The registration's id is named by no line, so the guards did not keep it: the
+    refusal reads the member's earlier lines again and finds the repeat."""
+    clerk.import_workers = import_workers
+    reg = {**_registered(), "id": "6f1d3c2e-7a0b-4c4e-9f3a-2b1c0d9e8f7a"}
+    paid = _line("PremiumPaid", amount_cents=5000)
+    out = _import(clerk, tmp_path, [reg, paid, reg], expect=2)
+    assert "line 3" in out and "already in the store or the file" in out
+
+
 @pytest.mark.parametrize("years", [[-5, 99999], [2019, 2019], list(range(1950, 2020))])
 def test_implausible_premium_years_are_bad_input(
     sqlite_clerk: Clerk, tmp_path: Path, years: list[int]
