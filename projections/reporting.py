@@ -185,7 +185,7 @@ def _workers(ledger: Ledger) -> int:
 FRAME = struct.Struct("<Q")  # the length of one frame of rows, before it
 
 
-def _rebuild_in_parallel(target: Target, store_url: str, workers: int, run: Run) -> int:
+def _rebuild_in_parallel(target: Target, store_url: str, workers: int, run: Run) -> None:
     """Evaluate ranges of members in worker processes and write their rows here.
 
     Each worker streams its rows over a pipe, one msgpack frame per batch of members
@@ -214,7 +214,6 @@ def _rebuild_in_parallel(target: Target, store_url: str, workers: int, run: Run)
                 )
             )
         decode = msgspec.msgpack.Decoder(dict[str, list[tuple]]).decode  # type: ignore[type-arg]
-        count = 0
         running = list(enumerate(procs))
         while running:
             for k, proc in list(running):
@@ -228,13 +227,11 @@ def _rebuild_in_parallel(target: Target, store_url: str, workers: int, run: Run)
                     proc.wait()
                     raise LedgerError(f"report worker {k} of {workers} failed; nothing was written")
                 rows = decode(frame)
-                count += len(rows.get("members", ()))
                 for name, table_rows in rows.items():
                     if name == CHANGES_ON:
                         target.insert_changes(table_rows)  # type: ignore[arg-type]
                     else:
                         target.insert(name, table_rows)
-        return count
     finally:
         for p in procs:
             if p.poll() is None:
@@ -380,9 +377,12 @@ def export_report(
             target.reset(indexes=False)
             workers = _workers(ledger)
             if workers > 1:
-                count = _rebuild_in_parallel(target, ledger.url, workers, run)
+                _rebuild_in_parallel(target, ledger.url, workers, run)
             else:
-                count = write_members(target, ledger.members(), run, replace=False)
+                write_members(target, ledger.members(), run, replace=False)
+            # The members the database now holds, however many processes wrote them (a
+            # member not yet registered as of --as-of or known on --known-on has no row).
+            count = target.execute(f"SELECT count(*) FROM {target.q('members')}").fetchone()[0]
             target.create_indexes()
             target.rebuild_summaries()
             summary = f"report rebuilt: {count} members"

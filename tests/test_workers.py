@@ -10,6 +10,7 @@ Every process is a real one (``python -m commands.cli``), on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from bench.run import head_of as head
 from bench.run import rewind
 from commands.cli import cli
 from ledger.store import Ledger
+from tests.conftest import make_insz
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERS = 400
@@ -38,6 +41,7 @@ DIES_AFTER_ONE_BATCH = """
 import os, signal, sys
 from commands import runs
 from ledger.store import Ledger
+from tests.conftest import make_insz
 runs.BATCH = 50
 save = Ledger.append_many
 def save_then_die(self, batch):
@@ -265,3 +269,32 @@ def test_a_rebuild_on_two_workers_writes_the_rows_of_one(sqlite_url: str, tmp_pa
         conn.close()
     assert tables["1"] == tables["2"]
     assert tables["1"]["claims"]
+
+
+def test_a_rebuild_counts_the_members_it_wrote_whatever_the_workers(sqlite_url: str, tmp_path: Path) -> None:
+    """An extract as of a day when not everyone was registered yet: 1 and 2 workers say
+    the same number, the members the database holds (the newcomer has no row)."""
+    from bench.population import generate
+
+    file = tmp_path / "fund.jsonl"
+    newcomer = {
+        "type": "Registered", "insz": make_insz(date(1990, 3, 3), 17), "on": "2020-03-02",
+        "recorded_at": "2020-03-02T09:00:00", "clerk": "x", "born": "1990-03-03",
+        "region": "flanders", "health_fund": "CM",
+    }  # fmt: skip
+    with file.open("wb") as f:
+        f.writelines(generate(120, 10, seed=5))
+        f.write(json.dumps(newcomer).encode() + b"\n")
+    assert finish(zorgkas(sqlite_url, "import", str(file)))[0] == 0
+    said = set()
+    for n in ("1", "2"):
+        target = tmp_path / f"extract-{n}.sqlite"
+        argv = ["report", "--to", str(target), "--rebuild", "--as-of", "2018-06-30", "--workers", n]
+        code, out, err = finish(zorgkas(sqlite_url, *argv, "--known-on", "2018-07-01T00:00:00"))
+        assert code == 0, err
+        with sqlite3.connect(target) as conn:
+            held = conn.execute("SELECT count(*) FROM members").fetchone()[0]
+        conn.close()
+        assert f"report rebuilt: {held} members" in out
+        said.add(held)
+    assert said == {120}
