@@ -33,6 +33,7 @@ import hmac
 import json
 import os
 import secrets
+import shutil
 import struct
 import subprocess
 import sys
@@ -336,8 +337,13 @@ def export_report(
     run = Run(as_of, known_on, b"" if with_insz else pseudonym_key(), with_insz, nightly)
     target = open_target(target_url, ledger.url)
     if not is_postgres(target_url):
+        real = os.path.realpath(target_url)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(fresh_path(os.path.realpath(target_url)))
+            os.unlink(fresh_path(real))
+        # What a killed rebuild of a version before November 2026 left: its workers' part
+        # files, in a folder of this fixed name beside the target.
+        folder, name = os.path.split(real)
+        shutil.rmtree(os.path.join(folder, f".{name}.report-parts"), ignore_errors=True)
     try:
         stored = target.read_position()
         note = ""

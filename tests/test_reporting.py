@@ -278,9 +278,12 @@ def test_a_full_rebuild_replaces_the_file_whole_or_not_at_all(
     assert not [n for n in os.listdir(tmp_path) if "report-rebuild" in n]
     leftover = tmp_path / ".r.sqlite.report-rebuild"
     leftover.write_bytes(b"a killed run's half-written file")
+    parts = tmp_path / ".r.sqlite.report-parts"  # an older version's workers' files
+    parts.mkdir()
+    (parts / "part-0.sqlite").write_bytes(b"a killed worker's rows")
     rebuilt = sqlite_clerk("report", "--to", target, "--as-of", "2024-01-01", "--rebuild")
     assert "rebuilt: 2 members" in rebuilt.output
-    assert not leftover.exists() and os.stat(target).st_ino != inode
+    assert not leftover.exists() and not parts.exists() and os.stat(target).st_ino != inode
     assert os.stat(target).st_mode & 0o777 == 0o600
     assert _tables(target) != before
     assert {n for n in os.listdir(tmp_path) if n.startswith("r.sqlite-")} == set()  # no journal
