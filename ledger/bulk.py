@@ -15,8 +15,10 @@ files are) is decoded once and its own bytes are placed and sealed; any other li
 the general path, to the same stored bytes. Repeated event ids are found by
 ``ledger.idcheck`` (a Bloom filter, the ids in a temporary file). A big file is checked
 and sealed by worker processes (``ledger.pipeline``, ``import --workers``). Memory grows
-with the number of members (their last version and link) plus 17 bytes per event for the
-guards and about 2 for the duplicate-id filter.
+with the number of members (their last version and link, about 0.7 KB each) plus about 2
+bytes per event for the duplicate-id filter; the guards keep an event's id only when a
+line of the file names it (``streamcheck.referenced_ids``; standard input: 17 bytes for
+every event, as it cannot be read twice).
 """
 
 from __future__ import annotations
