@@ -301,10 +301,14 @@ class SqliteTarget(Target):
         k = max(1, min(ROWS_PER_INSERT, 999 // len(cols)))  # a wider table: fewer rows a statement
         whole = len(rows) - len(rows) % k
         if whole:
-            flat = itertools.chain.from_iterable
-            self.executemany(
-                head + ", ".join([one] * k), [tuple(flat(rows[i : i + k])) for i in range(0, whole, k)]
-            )
+            # All values in one list (in C), then a slice per statement: half the cost of
+            # flattening each statement's rows on its own.
+            flat = list(itertools.chain.from_iterable(rows[:whole]))
+            width = k * len(cols)
+            if len(flat) != whole * len(cols):  # a row of the wrong width would shift the others
+                raise ValueError(f"{table}: a row does not have the table's {len(cols)} columns")
+            statements = [flat[i : i + width] for i in range(0, len(flat), width)]
+            self.executemany(head + ", ".join([one] * k), statements)
         if whole < len(rows):
             self.executemany(head + one, rows[whole:])
 
