@@ -97,11 +97,13 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     for year, ya in sorted(acc.years.items()):
         due = ya.due
         paid_on = ya.paid_on
+        owed_from = due.owed_from
+        first_day = jan1(year)
         claims.append((
-            mk, year, fund_on(history, max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
-            ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on.isoformat(),
-            due.owed_from.isoformat(), _premium_due(year, params), paid_on.isoformat() if paid_on else None,
-            due.source, due.confirmed, len(due.adjustments),
+            mk, year, fund_on(history, first_day if first_day > owed_from else owed_from), due.amount_cents,
+            ya.paid_cents, ya.outstanding_cents, ya.status, bool(due.reduced),
+            due.claim.on.isoformat(), owed_from.isoformat(), _premium_due(year, params),
+            paid_on.isoformat() if paid_on else None, due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     payments = rows["payments"]

@@ -183,9 +183,12 @@ def _unclaimed_years(history: History) -> list[int]:
     return sorted(found)
 
 
-@dataclass
-class Allocation:
-    """Part of one payment put on one premium year, a fine, or credit."""
+class Allocation(NamedTuple):
+    """Part of one payment put on one premium year, a fine, or credit.
+
+    An immutable named tuple built by position, like ``PremiumDue``: the fold makes one
+    per payment and year it pays (about nine a member), and never changes one.
+    """
 
     target: str  # "premium" | "fine" | "credit"
     year: int | None
@@ -195,7 +198,7 @@ class Allocation:
     rule: str
 
 
-@dataclass
+@dataclass(slots=True)  # attributes read and set per payment: slots are quicker
 class YearAccount:
     """One premium year of the account: what is due, what was paid and to which payments."""
 
@@ -210,12 +213,13 @@ class YearAccount:
 
     @property
     def status(self) -> str:
-        if self.outstanding_cents == 0:
+        paid = self.paid_cents
+        if self.due.amount_cents == paid:  # nothing outstanding (no property call: asked per claim row)
             return "paid"
-        return "incomplete" if self.paid_cents else "unpaid"
+        return "incomplete" if paid else "unpaid"
 
 
-@dataclass
+@dataclass(slots=True)
 class FineAccount:
     """One fine of the account: what was paid of it, or the rule that annulled it."""
 
@@ -234,7 +238,7 @@ class FineAccount:
         return "paid" if self.outstanding_cents == 0 else "open"
 
 
-@dataclass
+@dataclass(slots=True)
 class Account:
     """A member's premiums, fines, payments and credit as of one day."""
 
@@ -257,7 +261,8 @@ class Account:
         return sum(f.outstanding_cents for f in self.fines.values())
 
     def unpaid_years(self) -> list[int]:
-        return [y for y, acc in sorted(self.years.items()) if acc.outstanding_cents > 0]
+        # The years whose outstanding_cents > 0: ``_open``, kept in step by every move of money.
+        return sorted(self._open)
 
     def fined_years(self) -> set[int]:
         """Premium years the Agency already claims with a fine that stands."""
