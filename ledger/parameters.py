@@ -379,9 +379,10 @@ def cancellation_threshold() -> int:
     return raw()["cancellation"]["unpaid_premiums"]
 
 
-def residence_periods() -> list[tuple[date, date, int, int, str]]:
-    """R-ELIG-1: (from, until, continuous years, total years, source) for each period."""
-    return list(_residence_periods())
+def residence_periods() -> tuple[tuple[date, date, int, int, str], ...]:
+    """R-ELIG-1: (from, until, continuous years, total years, source) for each period
+    (the loaded set's own tuple: immutable, so no copy per question)."""
+    return _residence_periods()
 
 
 @_per_load

@@ -45,8 +45,14 @@ def _json(values: Any) -> str:
     """The JSON list of ``values``; a list of years is written directly, as json.dumps would."""
     values = list(values)
     if all(type(v) is int for v in values):
-        return "[" + ", ".join(map(str, values)) + "]"
+        return _years(values)
     return json.dumps(values)
+
+
+def _years(years: list[int]) -> str:
+    """The JSON list of a rule's list of years (``unpaid_years``, ``unclaimed_years``: ints by
+    their type), as json.dumps writes it, without checking each value's type."""
+    return "[" + ", ".join(map(str, years)) + "]"
 
 
 def _deducted_cents(acc: prem.Account, deduction: ev.PremiumDeducted) -> int:
@@ -86,7 +92,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         aff.affiliated_since(history, as_of), status.joined_on_time, bool(status.eligibility.eligible),
         status.eligibility.eligible_from, history.died_on(), premiums_cents,
         fines_cents, premiums_cents + fines_cents, acc.credit_cents,
-        _json(acc.unpaid_years()), _json(prem.unclaimed_years(history)),
+        _years(acc.unpaid_years()), _years(prem.unclaimed_years(history)),
         pending.to_fund if pending else None, pending.effective if pending else None,
     ))  # fmt: skip
     for p in aff.periods(history):
@@ -220,7 +226,9 @@ def next_change(status: Status) -> date:
     day = history.as_of
     later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
     for kind in history.kinds():  # by type: claims and payments, most events, name no later date
-        fields = _date_fields(kind)
+        fields = _FIELDS_OF.get(kind)  # known after the first member: one lookup, no call
+        if fields is None:
+            fields = _date_fields(kind)
         if not fields:
             continue
         for e in history.of(kind):

@@ -171,16 +171,14 @@ def unclaimed_years(history: History) -> list[int]:
 
 @History.per_view
 def _unclaimed_years(history: History) -> list[int]:
-    claimed = set(claims(history))
     floor = parameters.first_premium_year()
-    found: set[int] = set()
+    member: set[int] = set()  # the years of membership up to as_of
     for period in periods(history):
         last = history.as_of.year if period.end is None else min(period.end.year, history.as_of.year)
-        for year in range(max(period.start.year, floor), last + 1):
-            if year in claimed or not is_adult_in(history, year) or exempt_year(history, year):
-                continue
-            found.add(year)
-    return sorted(found)
+        member.update(range(max(period.start.year, floor), last + 1))
+    # Most years of membership are claimed: the set difference leaves the few to judge.
+    member.difference_update(claims(history))
+    return sorted(y for y in member if is_adult_in(history, y) and not exempt_year(history, y))
 
 
 class Allocation(NamedTuple):
@@ -422,11 +420,12 @@ class Account:
             fine.paid_cents = 0
 
 
-def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
-    """R-PREM-7: the year whose invitation carries this payment's structured message."""
+def _target_year(ogm_years: dict[str, int], payment: ev.PremiumPaid) -> int | None:
+    """R-PREM-7: the year whose invitation carries this payment's structured message
+    (``ogm_years``: the view's ``_ogm_years``, looked up once per fold, not per payment)."""
     if not payment.ogm:
         return None
-    return _ogm_years(history).get(payment.ogm)
+    return ogm_years.get(payment.ogm)
 
 
 @History.per_view
@@ -467,19 +466,18 @@ def _fold(history: History) -> Account:
     adjusted: dict[object, list[ev.PremiumAdjusted]] = {}
     for adj in history.of(ev.PremiumAdjusted):
         adjusted.setdefault(adj.claim_id, []).append(adj)
-    for n, due in enumerate(dues(history)):
-        timeline.append((due.owed_from, _OWE, n, due))
-        if adjusted:  # most members: no adjustment, no claim id to hash
+    owed = dues(history)
+    timeline += [(due.owed_from, _OWE, n, due) for n, due in enumerate(owed)]
+    if adjusted:  # most members: no adjustment, no claim id to hash
+        for due in owed:
             for m, adj in enumerate(adjusted.get(due.claim.id, ())):
                 timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
-    for n, fine in enumerate(history.of(ev.FineImposed)):
-        timeline.append((fine.on, _FINE, n, fine))
-    for n, pay in enumerate(payments(history)):
-        timeline.append((pay.on, _PAY, n, pay))
-    for n, ded in enumerate(history.of(ev.PremiumDeducted)):
-        timeline.append((ded.on, _DEDUCT, n, ded))
-    for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
-        timeline.append((appeal.on, _APPEAL, n, appeal))
+    # List displays, not append calls: a member has about as many payments as claims.
+    timeline += [(fine.on, _FINE, n, fine) for n, fine in enumerate(history.of(ev.FineImposed))]
+    timeline += [(pay.on, _PAY, n, pay) for n, pay in enumerate(payments(history))]
+    timeline += [(ded.on, _DEDUCT, n, ded) for n, ded in enumerate(history.of(ev.PremiumDeducted))]
+    timeline += [(a.on, _APPEAL, n, a) for n, a in enumerate(history.of(ev.FineAppealDecided))]
+    ogm_years = _ogm_years(history)
     if adjusted:
         timeline.sort(key=itemgetter(0, 1, 2))  # adjustments of two claims may tie: keep their order
     else:
@@ -487,7 +485,7 @@ def _fold(history: History) -> Account:
     for day, kind, _n, item in timeline:
         # the most frequent first: payments, then claims
         if kind == _PAY:
-            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
+            acc.receive(item, _target_year(ogm_years, item))  # type: ignore[arg-type]
         elif kind == _OWE:
             acc.owe(item)  # type: ignore[arg-type]
         elif kind == _ADJUST:
