@@ -235,8 +235,10 @@ def next_change(status: Status) -> date:
             for name, after in fields:
                 value = getattr(e, name)
                 # Only later dates count; most an event names are past (not added, same minimum).
-                if isinstance(value, date) and value + after > day:
-                    later.add(value + after)
+                if isinstance(value, date):
+                    value += after
+                    if value > day:
+                        later.add(value)
     later.update(_calendar(day.year))
     later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view
     if status.eligibility.eligible_from:
@@ -244,4 +246,4 @@ def next_change(status: Status) -> date:
     window = window_on(history, day)
     if window is not None:
         later.add(window.end + timedelta(days=1))  # open through its last day
-    return min(d for d in later if d > day)
+    return min(filter(day.__lt__, later))  # the later dates (d > day), filtered in C

@@ -252,7 +252,10 @@ class Account:
 
     @property
     def premiums_outstanding_cents(self) -> int:
-        return sum(y.outstanding_cents for y in self.years.values())
+        # Only the years in ``_open`` have something outstanding (never less than nothing: a
+        # payment takes at most what is owed, an adjustment gives the excess back as credit).
+        years = self.years
+        return sum(years[y].outstanding_cents for y in self._open)
 
     @property
     def fines_outstanding_cents(self) -> int:
@@ -420,12 +423,11 @@ class Account:
             fine.paid_cents = 0
 
 
-def _target_year(ogm_years: dict[str, int], payment: ev.PremiumPaid) -> int | None:
-    """R-PREM-7: the year whose invitation carries this payment's structured message
-    (``ogm_years``: the view's ``_ogm_years``, looked up once per fold, not per payment)."""
-    if not payment.ogm:
+def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
+    """R-PREM-7: the year whose invitation carries this payment's structured message."""
+    if not payment.ogm:  # the messages' map is made only when a payment carries one
         return None
-    return ogm_years.get(payment.ogm)
+    return _ogm_years(history).get(payment.ogm)
 
 
 @History.per_view
@@ -477,7 +479,6 @@ def _fold(history: History) -> Account:
     timeline += [(pay.on, _PAY, n, pay) for n, pay in enumerate(payments(history))]
     timeline += [(ded.on, _DEDUCT, n, ded) for n, ded in enumerate(history.of(ev.PremiumDeducted))]
     timeline += [(a.on, _APPEAL, n, a) for n, a in enumerate(history.of(ev.FineAppealDecided))]
-    ogm_years = _ogm_years(history)
     if adjusted:
         timeline.sort(key=itemgetter(0, 1, 2))  # adjustments of two claims may tie: keep their order
     else:
@@ -485,7 +486,7 @@ def _fold(history: History) -> Account:
     for day, kind, _n, item in timeline:
         # the most frequent first: payments, then claims
         if kind == _PAY:
-            acc.receive(item, _target_year(ogm_years, item))  # type: ignore[arg-type]
+            acc.receive(item, _target_year(history, item))  # type: ignore[arg-type]
         elif kind == _OWE:
             acc.owe(item)  # type: ignore[arg-type]
         elif kind == _ADJUST:
