@@ -55,6 +55,22 @@ def _years(years: list[int]) -> str:
     return "[" + ", ".join(map(str, years)) + "]"
 
 
+class _IsoText(dict[date, str]):
+    """The ISO text of a date, made once per distinct date (``_ISO[day]``): a rebuild writes
+    about thirty dates a member, mostly the few days the yearly runs and the bank files
+    name, and a lookup costs a sixth of ``isoformat``. A pure function of the date alone,
+    so nothing of one member reaches another; bounded, in case a run sees many days."""
+
+    def __missing__(self, day: date) -> str:
+        if len(self) >= 100_000:
+            self.clear()
+        text = self[day] = day.isoformat()
+        return text
+
+
+_ISO = _IsoText()
+
+
 def _deducted_cents(acc: prem.Account, deduction: ev.PremiumDeducted) -> int:
     """What a budget deduction took from the April budget payment (R-PREM-5): its year's
     premium and the earlier unpaid ones it paid, as the account allocated them."""
@@ -100,6 +116,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     # Claims and payments are most of a rebuild's rows: their dates go in as the ISO text
     # the schema stores, made here, rather than through sqlite3's adapter call per value.
     claims = rows["claims"]
+    iso = _ISO
     for year, ya in sorted(acc.years.items()):
         due = ya.due
         paid_on = ya.paid_on
@@ -108,16 +125,16 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         claims.append((
             mk, year, fund_on(history, first_day if first_day > owed_from else owed_from), due.amount_cents,
             ya.paid_cents, ya.outstanding_cents, ya.status, bool(due.reduced),
-            due.claim.on.isoformat(), owed_from.isoformat(), _premium_due(year, params),
-            paid_on.isoformat() if paid_on else None, due.source, due.confirmed, len(due.adjustments),
+            iso[due.claim.on], iso[owed_from], _premium_due(year, params),
+            iso[paid_on] if paid_on else None, due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     payments = rows["payments"]
     for pay in history.of(ev.PremiumPaid):
         rev = reversals.get(pay.id) if reversals else None  # most members: no id to hash
         payments.append((
-            mk, pay.on.isoformat(), pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None,
-            pay.fine_year, rev is not None, rev.on.isoformat() if rev else None,
+            mk, iso[pay.on], pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None,
+            pay.fine_year, rev is not None, iso[rev.on] if rev else None,
             (rev.reason or None) if rev else None,
         ))  # fmt: skip
     for ded in history.of(ev.PremiumDeducted):  # a claim and its payment in one event (R-PREM-5)
