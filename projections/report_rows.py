@@ -121,9 +121,11 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         due = ya.due
         paid_on = ya.paid_on
         owed_from = due.owed_from
-        first_day = jan1(year)
+        # The fund on max(1 January of the year, owed_from): the year's first day is made only
+        # when owed_from lies before it (a date() costs a keyword-argument parse per claim).
+        claim_fund = fund_on(history, owed_from if owed_from.year >= year else jan1(year))
         claims.append((
-            mk, year, fund_on(history, first_day if first_day > owed_from else owed_from), due.amount_cents,
+            mk, year, claim_fund, due.amount_cents,
             ya.paid_cents, ya.outstanding_cents, ya.status, bool(due.reduced),
             iso[due.claim.on], iso[owed_from], _premium_due(year, params),
             iso[paid_on] if paid_on else None, due.source, due.confirmed, len(due.adjustments),

@@ -52,6 +52,10 @@ from ledger.rules.exemption import exempt_year, exemptions
 from ledger.rules.obligation import is_adult_in
 
 Claim = ev.PremiumInvited | ev.PremiumDeducted
+# A named tuple's own ``__new__`` is a Python function (``namedtuple`` makes it) that calls
+# ``tuple.__new__(cls, (fields…))``; the fold's two per-claim and per-payment records are
+# built by that C call directly: the same object, without the Python frame.
+_tuple_new = tuple.__new__
 _on = attrgetter("on")  # sort key of claims by date (in C: no Python call per claim)
 
 
@@ -122,11 +126,8 @@ def dues(history: History) -> list[PremiumDue]:
         owed_from = max(claim.on, period.opened_by.on)
         # By position, in the order of PremiumDue's fields (keywords cost a third more per claim):
         # year, amount_cents, reduced, owed_from, claim, adjustments, source, confirmed.
-        owed.append(
-            PremiumDue(
-                year, claim.amount_cents, claim.reduced, owed_from, claim, (), claim.source, claim.confirmed
-            )
-        )
+        due = (year, claim.amount_cents, claim.reduced, owed_from, claim, (), claim.source, claim.confirmed)
+        owed.append(_tuple_new(PremiumDue, due))
     return owed
 
 
@@ -277,7 +278,7 @@ class Account:
         if take <= 0:
             return 0
         acc.paid_cents += take
-        alloc = Allocation("premium", year, take, on, payment, rule)
+        alloc = _tuple_new(Allocation, ("premium", year, take, on, payment, rule))
         acc.allocations.append(alloc)
         self.allocations.append(alloc)
         if acc.paid_cents == owed:
