@@ -88,10 +88,11 @@ class PremiumDue(NamedTuple):
 @History.per_view
 def claims(history: History) -> dict[int, Claim]:
     """The claim of each year (the earliest, if a year was claimed twice), by year."""
-    found: dict[int, Claim] = {}
-    both = [*history.of(ev.PremiumInvited), *history.of(ev.PremiumDeducted)]
-    for claim in sorted(both, key=_on):
-        found.setdefault(claim.year, claim)
+    invited, deducted = history.of(ev.PremiumInvited), history.of(ev.PremiumDeducted)
+    # Each list is in effective-date order already: only the two together need sorting.
+    ordered = sorted([*invited, *deducted], key=_on) if deducted else invited
+    # Read from the last back, the earliest claim of a year is the one that stays.
+    found = {claim.year: claim for claim in reversed(ordered)}
     return dict(sorted(found.items()))
 
 
@@ -274,7 +275,9 @@ class Account:
     def _put(self, year: int, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
         acc = self.years[year]
         owed = acc.due.amount_cents  # outstanding_cents is owed - paid (no property call per payment)
-        take = min(cents, owed - acc.paid_cents)
+        take = owed - acc.paid_cents
+        if cents < take:  # min(cents, outstanding), without the builtin's call per payment
+            take = cents
         if take <= 0:
             return 0
         acc.paid_cents += take
@@ -498,7 +501,7 @@ def _fold(history: History) -> Account:
             acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
         elif item.upheld:  # type: ignore[attr-defined]
             acc.annul(item.fine_year, "R-FINE-2")  # type: ignore[attr-defined]
-        if kind in (_PAY, _DEDUCT) and acc.fines:
+        if acc.fines and kind in (_PAY, _DEDUCT):  # most members: no fine, one test per item
             _annul_fines_paid_in_time(acc, day)
     return acc
 
