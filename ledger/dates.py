@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
 
+# 1 January and 31 December of a year, made once per year: the rules ask them several times
+# a member, and date()'s argument parse costs more than the cache's lookup (a date is immutable).
+@cache
 def jan1(year: int) -> date:
     return date(year, 1, 1)
 
 
+@cache
 def dec31(year: int) -> date:
     return date(year, 12, 31)
 

@@ -185,6 +185,7 @@ def _premium_due(year: int, data: object) -> str:
     return cached[1]
 
 
+_ONE_DAY = timedelta(days=1)  # made once: timedelta's keyword parse costs more than the addition
 # A date an event names, and when the figures change: from a start date on that day, after
 # a last day ("until": the last day of an exemption, a budget, a cancelled membership) the
 # day after.
@@ -264,5 +265,5 @@ def next_change(status: Status) -> date:
         later.add(status.eligibility.eligible_from)
     window = window_on(history, day)
     if window is not None:
-        later.add(window.end + timedelta(days=1))  # open through its last day
+        later.add(window.end + _ONE_DAY)  # open through its last day
     return min(filter(day.__lt__, later))  # the later dates (d > day), filtered in C
