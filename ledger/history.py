@@ -181,7 +181,11 @@ class History:
         return self.registration.born
 
     def residences(self) -> list[Residence]:
-        return self.memo("residences", self._residences)
+        memo = self._memo  # one lookup when known (asked a few times a view): no bound method, no call
+        found = memo.get("residences")
+        if found is None:
+            found = memo["residences"] = self._residences()
+        return found  # type: ignore[no-any-return]
 
     def _residences(self) -> list[Residence]:
         reg = self.registration
@@ -190,8 +194,9 @@ class History:
         return [first, *moves]
 
     def residence_on(self, day: date) -> Residence:
-        current = self.residences()[0]
-        for res in self.residences():
+        stretches = self.residences()
+        current = stretches[0]
+        for res in stretches:
             if res.since <= day:
                 current = res
         return current

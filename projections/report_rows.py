@@ -45,8 +45,30 @@ def _json(values: Any) -> str:
     """The JSON list of ``values``; a list of years is written directly, as json.dumps would."""
     values = list(values)
     if all(type(v) is int for v in values):
-        return "[" + ", ".join(map(str, values)) + "]"
+        return _years(values)
     return json.dumps(values)
+
+
+def _years(years: list[int]) -> str:
+    """The JSON list of a rule's list of years (``unpaid_years``, ``unclaimed_years``: ints by
+    their type), as json.dumps writes it, without checking each value's type."""
+    return "[" + ", ".join(map(str, years)) + "]"
+
+
+class _IsoText(dict[date, str]):
+    """The ISO text of a date, made once per distinct date (``_ISO[day]``): a rebuild writes
+    about thirty dates a member, mostly the few days the yearly runs and the bank files
+    name, and a lookup costs a sixth of ``isoformat``. A pure function of the date alone,
+    so nothing of one member reaches another; bounded, in case a run sees many days."""
+
+    def __missing__(self, day: date) -> str:
+        if len(self) >= 100_000:
+            self.clear()
+        text = self[day] = day.isoformat()
+        return text
+
+
+_ISO = _IsoText()
 
 
 def _deducted_cents(acc: prem.Account, deduction: ev.PremiumDeducted) -> int:
@@ -86,7 +108,7 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
         aff.affiliated_since(history, as_of), status.joined_on_time, bool(status.eligibility.eligible),
         status.eligibility.eligible_from, history.died_on(), premiums_cents,
         fines_cents, premiums_cents + fines_cents, acc.credit_cents,
-        _json(acc.unpaid_years()), _json(prem.unclaimed_years(history)),
+        _years(acc.unpaid_years()), _years(prem.unclaimed_years(history)),
         pending.to_fund if pending else None, pending.effective if pending else None,
     ))  # fmt: skip
     for p in aff.periods(history):
@@ -94,22 +116,27 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     # Claims and payments are most of a rebuild's rows: their dates go in as the ISO text
     # the schema stores, made here, rather than through sqlite3's adapter call per value.
     claims = rows["claims"]
+    iso = _ISO
     for year, ya in sorted(acc.years.items()):
         due = ya.due
         paid_on = ya.paid_on
+        owed_from = due.owed_from
+        # The fund on max(1 January of the year, owed_from): the year's first day is made only
+        # when owed_from lies before it (a date() costs a keyword-argument parse per claim).
+        claim_fund = fund_on(history, owed_from if owed_from.year >= year else jan1(year))
         claims.append((
-            mk, year, fund_on(history, max(jan1(year), due.owed_from)), due.amount_cents, ya.paid_cents,
-            ya.outstanding_cents, ya.status, bool(due.reduced), due.claim.on.isoformat(),
-            due.owed_from.isoformat(), _premium_due(year, params), paid_on.isoformat() if paid_on else None,
-            due.source, due.confirmed, len(due.adjustments),
+            mk, year, claim_fund, due.amount_cents,
+            ya.paid_cents, ya.outstanding_cents, ya.status, bool(due.reduced),
+            iso[due.claim.on], iso[owed_from], _premium_due(year, params),
+            iso[paid_on] if paid_on else None, due.source, due.confirmed, len(due.adjustments),
         ))  # fmt: skip
     reversals = {r.payment_id: r for r in history.of(ev.PaymentReversed)}
     payments = rows["payments"]
     for pay in history.of(ev.PremiumPaid):
         rev = reversals.get(pay.id) if reversals else None  # most members: no id to hash
         payments.append((
-            mk, pay.on.isoformat(), pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None,
-            pay.fine_year, rev is not None, rev.on.isoformat() if rev else None,
+            mk, iso[pay.on], pay.amount_cents, pay.method, pay.bank_ref, pay.ogm or None,
+            pay.fine_year, rev is not None, iso[rev.on] if rev else None,
             (rev.reason or None) if rev else None,
         ))  # fmt: skip
     for ded in history.of(ev.PremiumDeducted):  # a claim and its payment in one event (R-PREM-5)
@@ -158,6 +185,7 @@ def _premium_due(year: int, data: object) -> str:
     return cached[1]
 
 
+_ONE_DAY = timedelta(days=1)  # made once: timedelta's keyword parse costs more than the addition
 # A date an event names, and when the figures change: from a start date on that day, after
 # a last day ("until": the last day of an exemption, a budget, a cancelled membership) the
 # day after.
@@ -218,20 +246,24 @@ def next_change(status: Status) -> date:
     day = history.as_of
     later: set[date] = {jan1(day.year + 1)}  # a new premium year can be claimed (R-PREM-9)
     for kind in history.kinds():  # by type: claims and payments, most events, name no later date
-        fields = _date_fields(kind)
+        fields = _FIELDS_OF.get(kind)  # known after the first member: one lookup, no call
+        if fields is None:
+            fields = _date_fields(kind)
         if not fields:
             continue
         for e in history.of(kind):
             for name, after in fields:
                 value = getattr(e, name)
                 # Only later dates count; most an event names are past (not added, same minimum).
-                if isinstance(value, date) and value + after > day:
-                    later.add(value + after)
+                if isinstance(value, date):
+                    value += after
+                    if value > day:
+                        later.add(value)
     later.update(_calendar(day.year))
     later.add(jan1(turns_26_year(history)))  # born.year + the obligation age, once per view
     if status.eligibility.eligible_from:
         later.add(status.eligibility.eligible_from)
     window = window_on(history, day)
     if window is not None:
-        later.add(window.end + timedelta(days=1))  # open through its last day
-    return min(d for d in later if d > day)
+        later.add(window.end + _ONE_DAY)  # open through its last day
+    return min(filter(day.__lt__, later))  # the later dates (d > day), filtered in C

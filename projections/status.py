@@ -36,12 +36,13 @@ class Status:
 
     @classmethod
     def of(cls, history: History) -> Status:
+        # By position, in the order of the fields (once per member of a rebuild).
         return cls(
-            history=history,
-            obligation=obligation_on(history, history.as_of),
-            account=account(history),
-            eligibility=eligibility(history),
-            joined_on_time=joined_on_time(history),
+            history,
+            obligation_on(history, history.as_of),
+            account(history),
+            eligibility(history),
+            joined_on_time(history),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -47,7 +47,10 @@ def _exemptions(history: History) -> list[Exemption]:
 
 def exempt_year(history: History, year: int) -> Exemption | None:
     """R-PREM-4: the exemption that frees the premium of ``year``, if any."""
-    return next((x for x in exemptions(history) if x.overlaps_year(year)), None)
+    for x in exemptions(history):  # a loop, not next(genexpr): asked per unclaimed year
+        if x.overlaps_year(year):
+            return x
+    return None
 
 
 def exempt_on(history: History, day: date) -> Exemption | None:

@@ -52,6 +52,10 @@ from ledger.rules.exemption import exempt_year, exemptions
 from ledger.rules.obligation import is_adult_in
 
 Claim = ev.PremiumInvited | ev.PremiumDeducted
+# A named tuple's own ``__new__`` is a Python function (``namedtuple`` makes it) that calls
+# ``tuple.__new__(cls, (fields…))``; the fold's two per-claim and per-payment records are
+# built by that C call directly: the same object, without the Python frame.
+_tuple_new = tuple.__new__
 _on = attrgetter("on")  # sort key of claims by date (in C: no Python call per claim)
 
 
@@ -84,10 +88,11 @@ class PremiumDue(NamedTuple):
 @History.per_view
 def claims(history: History) -> dict[int, Claim]:
     """The claim of each year (the earliest, if a year was claimed twice), by year."""
-    found: dict[int, Claim] = {}
-    both = [*history.of(ev.PremiumInvited), *history.of(ev.PremiumDeducted)]
-    for claim in sorted(both, key=_on):
-        found.setdefault(claim.year, claim)
+    invited, deducted = history.of(ev.PremiumInvited), history.of(ev.PremiumDeducted)
+    # Each list is in effective-date order already: only the two together need sorting.
+    ordered = sorted([*invited, *deducted], key=_on) if deducted else invited
+    # Read from the last back, the earliest claim of a year is the one that stays.
+    found = {claim.year: claim for claim in reversed(ordered)}
     return dict(sorted(found.items()))
 
 
@@ -122,11 +127,8 @@ def dues(history: History) -> list[PremiumDue]:
         owed_from = max(claim.on, period.opened_by.on)
         # By position, in the order of PremiumDue's fields (keywords cost a third more per claim):
         # year, amount_cents, reduced, owed_from, claim, adjustments, source, confirmed.
-        owed.append(
-            PremiumDue(
-                year, claim.amount_cents, claim.reduced, owed_from, claim, (), claim.source, claim.confirmed
-            )
-        )
+        due = (year, claim.amount_cents, claim.reduced, owed_from, claim, (), claim.source, claim.confirmed)
+        owed.append(_tuple_new(PremiumDue, due))
     return owed
 
 
@@ -171,21 +173,22 @@ def unclaimed_years(history: History) -> list[int]:
 
 @History.per_view
 def _unclaimed_years(history: History) -> list[int]:
-    claimed = set(claims(history))
     floor = parameters.first_premium_year()
-    found: set[int] = set()
+    member: set[int] = set()  # the years of membership up to as_of
     for period in periods(history):
         last = history.as_of.year if period.end is None else min(period.end.year, history.as_of.year)
-        for year in range(max(period.start.year, floor), last + 1):
-            if year in claimed or not is_adult_in(history, year) or exempt_year(history, year):
-                continue
-            found.add(year)
-    return sorted(found)
+        member.update(range(max(period.start.year, floor), last + 1))
+    # Most years of membership are claimed: the set difference leaves the few to judge.
+    member.difference_update(claims(history))
+    return sorted(y for y in member if is_adult_in(history, y) and not exempt_year(history, y))
 
 
-@dataclass
-class Allocation:
-    """Part of one payment put on one premium year, a fine, or credit."""
+class Allocation(NamedTuple):
+    """Part of one payment put on one premium year, a fine, or credit.
+
+    An immutable named tuple built by position, like ``PremiumDue``: the fold makes one
+    per payment and year it pays (about nine a member), and never changes one.
+    """
 
     target: str  # "premium" | "fine" | "credit"
     year: int | None
@@ -195,7 +198,7 @@ class Allocation:
     rule: str
 
 
-@dataclass
+@dataclass(slots=True)  # attributes read and set per payment: slots are quicker
 class YearAccount:
     """One premium year of the account: what is due, what was paid and to which payments."""
 
@@ -210,12 +213,13 @@ class YearAccount:
 
     @property
     def status(self) -> str:
-        if self.outstanding_cents == 0:
+        paid = self.paid_cents
+        if self.due.amount_cents == paid:  # nothing outstanding (no property call: asked per claim row)
             return "paid"
-        return "incomplete" if self.paid_cents else "unpaid"
+        return "incomplete" if paid else "unpaid"
 
 
-@dataclass
+@dataclass(slots=True)
 class FineAccount:
     """One fine of the account: what was paid of it, or the rule that annulled it."""
 
@@ -234,7 +238,7 @@ class FineAccount:
         return "paid" if self.outstanding_cents == 0 else "open"
 
 
-@dataclass
+@dataclass(slots=True)
 class Account:
     """A member's premiums, fines, payments and credit as of one day."""
 
@@ -250,14 +254,18 @@ class Account:
 
     @property
     def premiums_outstanding_cents(self) -> int:
-        return sum(y.outstanding_cents for y in self.years.values())
+        # Only the years in ``_open`` have something outstanding (never less than nothing: a
+        # payment takes at most what is owed, an adjustment gives the excess back as credit).
+        years = self.years
+        return sum(years[y].outstanding_cents for y in self._open)
 
     @property
     def fines_outstanding_cents(self) -> int:
         return sum(f.outstanding_cents for f in self.fines.values())
 
     def unpaid_years(self) -> list[int]:
-        return [y for y, acc in sorted(self.years.items()) if acc.outstanding_cents > 0]
+        # The years whose outstanding_cents > 0: ``_open``, kept in step by every move of money.
+        return sorted(self._open)
 
     def fined_years(self) -> set[int]:
         """Premium years the Agency already claims with a fine that stands."""
@@ -267,11 +275,13 @@ class Account:
     def _put(self, year: int, cents: int, on: date, payment: ev.PremiumPaid | None, rule: str) -> int:
         acc = self.years[year]
         owed = acc.due.amount_cents  # outstanding_cents is owed - paid (no property call per payment)
-        take = min(cents, owed - acc.paid_cents)
+        take = owed - acc.paid_cents
+        if cents < take:  # min(cents, outstanding), without the builtin's call per payment
+            take = cents
         if take <= 0:
             return 0
         acc.paid_cents += take
-        alloc = Allocation("premium", year, take, on, payment, rule)
+        alloc = _tuple_new(Allocation, ("premium", year, take, on, payment, rule))
         acc.allocations.append(alloc)
         self.allocations.append(alloc)
         if acc.paid_cents == owed:
@@ -419,7 +429,7 @@ class Account:
 
 def _target_year(history: History, payment: ev.PremiumPaid) -> int | None:
     """R-PREM-7: the year whose invitation carries this payment's structured message."""
-    if not payment.ogm:
+    if not payment.ogm:  # the messages' map is made only when a payment carries one
         return None
     return _ogm_years(history).get(payment.ogm)
 
@@ -462,19 +472,17 @@ def _fold(history: History) -> Account:
     adjusted: dict[object, list[ev.PremiumAdjusted]] = {}
     for adj in history.of(ev.PremiumAdjusted):
         adjusted.setdefault(adj.claim_id, []).append(adj)
-    for n, due in enumerate(dues(history)):
-        timeline.append((due.owed_from, _OWE, n, due))
-        if adjusted:  # most members: no adjustment, no claim id to hash
+    owed = dues(history)
+    timeline += [(due.owed_from, _OWE, n, due) for n, due in enumerate(owed)]
+    if adjusted:  # most members: no adjustment, no claim id to hash
+        for due in owed:
             for m, adj in enumerate(adjusted.get(due.claim.id, ())):
                 timeline.append((max(adj.on, due.owed_from), _ADJUST, m, adj))
-    for n, fine in enumerate(history.of(ev.FineImposed)):
-        timeline.append((fine.on, _FINE, n, fine))
-    for n, pay in enumerate(payments(history)):
-        timeline.append((pay.on, _PAY, n, pay))
-    for n, ded in enumerate(history.of(ev.PremiumDeducted)):
-        timeline.append((ded.on, _DEDUCT, n, ded))
-    for n, appeal in enumerate(history.of(ev.FineAppealDecided)):
-        timeline.append((appeal.on, _APPEAL, n, appeal))
+    # List displays, not append calls: a member has about as many payments as claims.
+    timeline += [(fine.on, _FINE, n, fine) for n, fine in enumerate(history.of(ev.FineImposed))]
+    timeline += [(pay.on, _PAY, n, pay) for n, pay in enumerate(payments(history))]
+    timeline += [(ded.on, _DEDUCT, n, ded) for n, ded in enumerate(history.of(ev.PremiumDeducted))]
+    timeline += [(a.on, _APPEAL, n, a) for n, a in enumerate(history.of(ev.FineAppealDecided))]
     if adjusted:
         timeline.sort(key=itemgetter(0, 1, 2))  # adjustments of two claims may tie: keep their order
     else:
@@ -493,7 +501,7 @@ def _fold(history: History) -> Account:
             acc.deduct_from_budget(item.year, item.on, item.monthly_cents)  # type: ignore[attr-defined]
         elif item.upheld:  # type: ignore[attr-defined]
             acc.annul(item.fine_year, "R-FINE-2")  # type: ignore[attr-defined]
-        if kind in (_PAY, _DEDUCT) and acc.fines:
+        if acc.fines and kind in (_PAY, _DEDUCT):  # most members: no fine, one test per item
             _annul_fines_paid_in_time(acc, day)
     return acc
 
