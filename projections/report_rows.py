@@ -71,6 +71,12 @@ class _IsoText(dict[date, str]):
 _ISO = _IsoText()
 
 
+def _iso(day: date | None) -> str | None:
+    """``_ISO[day]``, or None for no date: the members and periods rows' dates go in as text
+    too (sqlite3's date adapter is a Python call per value)."""
+    return None if day is None else _ISO[day]
+
+
 def _deducted_cents(acc: prem.Account, deduction: ev.PremiumDeducted) -> int:
     """What a budget deduction took from the April budget payment (R-PREM-5): its year's
     premium and the earlier unpaid ones it paid, as the account allocated them."""
@@ -105,14 +111,14 @@ def member_rows(member: Member, as_of: date, key: bytes, with_insz: bool,
     rows["members"].append((
         mk, member.insz if with_insz else None, reg.born.year, res.region, res.situation,
         reg.health_fund, status.obligation.status, fund is not None, fund, aff.kind_on(history, as_of),
-        aff.affiliated_since(history, as_of), status.joined_on_time, bool(status.eligibility.eligible),
-        status.eligibility.eligible_from, history.died_on(), premiums_cents,
+        _iso(aff.affiliated_since(history, as_of)), status.joined_on_time, bool(status.eligibility.eligible),
+        _iso(status.eligibility.eligible_from), _iso(history.died_on()), premiums_cents,
         fines_cents, premiums_cents + fines_cents, acc.credit_cents,
         _years(acc.unpaid_years()), _years(prem.unclaimed_years(history)),
-        pending.to_fund if pending else None, pending.effective if pending else None,
+        pending.to_fund if pending else None, _iso(pending.effective) if pending else None,
     ))  # fmt: skip
     for p in aff.periods(history):
-        rows["affiliation_periods"].append((mk, p.fund, p.kind, p.start, p.end, p.opened_by.rule))
+        rows["affiliation_periods"].append((mk, p.fund, p.kind, _ISO[p.start], _iso(p.end), p.opened_by.rule))
     # Claims and payments are most of a rebuild's rows: their dates go in as the ISO text
     # the schema stores, made here, rather than through sqlite3's adapter call per value.
     claims = rows["claims"]
