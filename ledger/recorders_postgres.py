@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 
 from ledger import recorders
 from ledger.errors import BadInput, StoreUnavailable
@@ -209,9 +210,10 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         def fetch(last: Row | None) -> list[tuple[Any, ...]]:
             sql, params = _page("member", part, None, last, "%s", "notification_id", lambda u: u)
             with self.datastore.transaction(commit=False) as curs:
+                curs.row_factory = tuple_row  # not a dict a row: this cursor's own setting
                 curs.execute(f"SELECT {columns} FROM {self.qualified} {sql}", params)
                 fetched = curs.fetchall()
-            return [(r["member"], r["topic"], bytes(r["state"]), r["originator_version"]) for r in fetched]
+            return [(member, topic, bytes(state), version) for member, topic, state, version in fetched]
 
         return paged(fetch, member_cursor)
 
