@@ -112,3 +112,17 @@ def test_the_servers_cpu_is_read_from_its_processes() -> None:
     time.sleep(SETTLE)  # the backend's time counts once the server has reaped it
     after = server_cpu_seconds()
     assert after is not None and after - before > 0.05
+
+
+def test_the_rebuild_split_times_every_step_of_a_rebuild(fund: tuple[Path, int], tmp_path: Path) -> None:
+    import subprocess
+
+    file, _events = fund
+    store = str(tmp_path / "store.sqlite")
+    measure(command("import", store, [str(file)]))
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.rebuild_split", store], capture_output=True, text=True, check=True
+    ).stdout
+    steps = ["raw scan", "read and decode", "evaluate the rule book", "insert the rows", "build the indexes"]
+    assert all(step in out for step in steps), out
+    assert "all steps" in out and "of it)" in out
