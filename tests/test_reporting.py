@@ -625,9 +625,9 @@ def test_a_killed_parallel_rebuild_leaves_no_process_and_the_next_run_is_whole(
 
     rng = random.Random(5)
     lines = []
-    for n in range(400):
+    for n in range(1500):  # enough that the workers are still busy when the run is killed
         born = date(1950 + n % 50, 1 + n % 12, 1 + n % 28)
-        insz = make_insz(born, 1 + n)
+        insz = make_insz(born, 1 + n % 997)  # (born, serial) differ for n < 2100
         lines += [ev for ev in member_events(rng, insz, born, 2019, 5)]
     from ledger.eventfile import to_line
 
