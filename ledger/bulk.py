@@ -17,8 +17,8 @@ the general path, to the same stored bytes. Repeated event ids are found by
 and sealed by worker processes (``ledger.pipeline``, ``import --workers``). Memory grows
 with the number of members (their last version and link, about 0.7 KB each) plus about 2
 bytes per event for the duplicate-id filter; the guards keep an event's id only when a
-line of the file names it (``streamcheck.referenced_ids``; standard input: 17 bytes for
-every event, as it cannot be read twice).
+line of the file names it (``streamcheck.referenced_ids``; a pipe, which cannot be read
+twice: 17 bytes for every event).
 """
 
 from __future__ import annotations

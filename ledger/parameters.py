@@ -70,18 +70,20 @@ _last: tuple[Any, dict[str, Any]] | None = None
 # every change, with the key encoded once: ``os.environ.get`` costs three Python calls
 # (Mapping.get, __getitem__, the key's encoding), and the rules ask about five times a
 # member in a rebuild (2-4 % of its evaluation). The value is compared as stored.
+# (CPython's own ``os._Environ``; any other mapping is asked the usual way.)
 _ENVIRON: Any = os.environ
-_ENV_KEY = _ENVIRON.encodekey(ENV)
+_DATA: Any = getattr(_ENVIRON, "_data", None)
+_ENV_KEY: Any = _ENVIRON.encodekey(ENV) if _DATA is not None else ENV
 
 
 def raw() -> dict[str, Any]:
     """The packaged parameters with ``ZORGKAS_PARAMETERS`` merged over them, validated."""
     global _last
-    stored = _ENVIRON._data.get(_ENV_KEY)
+    stored = (_DATA if _DATA is not None else os.environ).get(_ENV_KEY)
     last = _last
     if last is not None and last[0] == stored:
         return last[1]
-    value = None if stored is None else _ENVIRON.decodevalue(stored)
+    value = stored if _DATA is None or stored is None else _ENVIRON.decodevalue(stored)
     data = _load(value or None)
     _last = (stored, data)
     return data

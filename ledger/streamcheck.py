@@ -22,11 +22,11 @@ bad input (exit 2); a fact the rules forbid is a rule refusal (exit 1).
 
 Memory grows with members, not events: a member's guards keep a few small dicts for
 letters, fines and corrections, and the id and type (17 bytes) only of the events a line of
-the file may name (``keep``: the ids after "target_id", "payment_id" or "claim_id" anywhere
-in the file, found by ``referenced_ids`` before the import starts). Any other id is asked of
-``recall`` (the member's stored events and earlier lines, read again): only a refusal, or a
-reference the scan could not read, takes that slow and exact path. Without ``keep`` (lines
-that cannot be read twice, as standard input) every id is kept, 17 bytes an event.
+the file names (``keep``: the ids of "target_id", "payment_id" or "claim_id" anywhere in
+the file, found by ``referenced_ids`` before the import starts). Any other id is asked of
+``recall`` (the member's stored events and earlier lines, read again): only a refusal's
+wording takes that slow and exact path, once (the import stops there). Without ``keep``
+(input that cannot be read twice: a pipe) every id is kept, 17 bytes an event.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import msgspec
 from ledger import events as ev
 from ledger.errors import BadInput, RuleRefused
 from ledger.identity import OPEN_FUND, home_fund
+from ledger.validation import MAX_LINE
 
 _CODE = {cls.__name__: i for i, cls in enumerate(ev.EVENT_TYPES, start=1)}
 _UNKNOWN = 0
@@ -78,33 +79,71 @@ Recall = Callable[[str, bytes, int], int | None]
 
 
 def referenced_ids(fd: int, size: int, start: int = 0) -> set[bytes]:
-    """The ids a line of the file names as its target (``keep``): one pass of ``bytes.find``
-    over the file for the keys of a retraction, a reversal and an adjustment, before the
-    import reads it (about a second a GB). It may find more (such a key inside a text:
-    kept for nothing) or miss one written unusually (an escaped key or id): the guards then
-    ask ``recall``, which is exact but reads the member's lines again."""
+    """The ids a line of the file names as its target (``keep``), read before the import:
+    ``bytes.find`` over whole lines for the keys of a retraction, a reversal and an
+    adjustment (about a second a GB). A line where that cannot read the id (an escaped key
+    or id, whitespace, an id not in its usual form) is decoded as JSON, so every id a line
+    names is found; it may find more (such a key inside a text: kept for nothing). The
+    guards' ``recall`` is left for a refusal's wording and for what no line names."""
     found: set[bytes] = set()
     offset = start
     while offset < size:
-        data = os.pread(fd, SCAN_BLOCK + 128, offset)  # + 128: a key and its id across the block's end
+        want = SCAN_BLOCK
+        while True:  # whole lines only: a block ends after its last line end
+            data = os.pread(fd, want, offset)
+            ends = data.rfind(b"\n") + 1 if offset + len(data) < size else len(data)
+            if ends or len(data) < want or want > MAX_LINE:  # a longer line: refused by the import
+                break
+            want *= 2
         if not data:
             break
-        end = min(len(data), SCAN_BLOCK)
-        for key in _REFERENCES:
-            at = data.find(key)
-            while 0 <= at < end:
-                value = _VALUE.match(data, at + len(key))
-                if value is not None:
-                    with contextlib.suppress(ValueError):
-                        found.add(uuid.UUID(value[1].decode("ascii", "replace")).bytes)
-                at = data.find(key, at + len(key))
-        offset += SCAN_BLOCK
+        ends = ends or len(data)
+        _scan(data, ends, found)
+        offset += ends
     return found
 
 
+def _scan(data: bytes, end: int, found: set[bytes]) -> None:
+    """The ids named in the whole lines of ``data[:end]``."""
+    for key in _REFERENCES:
+        at = data.find(key, 0, end)
+        while at >= 0:
+            value = _VALUE.match(data, at + len(key), end)
+            if value is None or not _add(found, value[1]):
+                _decode_line(data, at, end, found)
+            at = data.find(key, at + len(key), end)
+    at = data.find(b"\\u00", 0, end)  # an escaped ASCII character: a key or an id may hide behind one
+    while at >= 0:
+        at = data.find(b"\\u00", _decode_line(data, at, end, found), end)
+
+
+def _add(found: set[bytes], text: bytes | str) -> bool:
+    try:
+        found.add(uuid.UUID(text.decode("ascii") if isinstance(text, bytes) else text).bytes)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _decode_line(data: bytes, at: int, stop: int, found: set[bytes]) -> int:
+    """Decode the line of ``data`` around ``at`` (lines end by ``stop``) and add the ids it
+    names; its end."""
+    first = data.rfind(b"\n", 0, at) + 1
+    end = data.find(b"\n", at, stop)
+    end = stop if end < 0 else end
+    with contextlib.suppress(msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+        fields = msgspec.json.decode(data[first:end])
+        if isinstance(fields, dict):
+            for name in _REFERENCE_NAMES:
+                if isinstance(fields.get(name), str):
+                    _add(found, fields[name])
+    return end
+
+
 SCAN_BLOCK = 1 << 22
-_REFERENCES = (b'"target_id"', b'"payment_id"', b'"claim_id"')
-_VALUE = re.compile(rb'[ \t\r\n]*:[ \t\r\n]*"([^"]{1,64})"')  # JSON's whitespace; as export writes it too
+_REFERENCE_NAMES = ("target_id", "payment_id", "claim_id")
+_REFERENCES = tuple(f'"{name}"'.encode() for name in _REFERENCE_NAMES)
+_VALUE = re.compile(rb'[ \t\r\n]*:[ \t\r\n]*"([^"\\]{1,64})"')  # JSON's whitespace; as export writes it
 
 
 def type_code(name: str) -> int:

@@ -22,14 +22,21 @@ def _event(cls: type[ev.Event], **fields: object) -> ev.Event:
     return cls(**base, **fields)  # type: ignore[arg-type]
 
 
-def test_the_scan_finds_every_named_id_also_across_its_blocks(
+def test_the_scan_finds_every_named_id_however_written_and_across_its_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(streamcheck, "SCAN_BLOCK", 64)  # keys and ids cut by the blocks' ends
-    named = [uuid.uuid4() for _ in range(30)]
-    keys = ["target_id", "payment_id", "claim_id"]
+    named = [uuid.uuid4() for _ in range(36)]
+    keys = ["target_id", "payment_id", "claim_id", "target\\u005fid", "payment_\\u0069d", "claim_id"]
+    colons = [":", " : ", ":" + " " * 200, "\t:\r "]
+    values = [
+        str,
+        lambda u: str(u).upper(),
+        lambda u: u.hex,
+        lambda u: "\\u00" + hex(ord(str(u)[0]))[2:] + str(u)[1:],
+    ]
     lines = [
-        f'{{"type":"X","{keys[k % 3]}"{" : " if k % 2 else ":"}"{u}","id":"{uuid.uuid4()}"}}'
+        f'{{"type":"X","{keys[k % 6]}"{colons[k % 4]}"{values[k // 9 % 4](u)}","id":"{uuid.uuid4()}"}}'
         for k, u in enumerate(named)
     ]
     path = tmp_path / "f.jsonl"
