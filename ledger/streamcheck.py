@@ -81,7 +81,7 @@ Recall = Callable[[str, bytes, int], int | None]
 def referenced_ids(fd: int, size: int, start: int = 0) -> set[bytes]:
     """The ids a line of the file names as its target (``keep``), read before the import:
     ``bytes.find`` over whole lines for the keys of a retraction, a reversal and an
-    adjustment (about a second a GB). A line where that cannot read the id (an escaped key
+    adjustment (1–2 seconds a GB). A line where that cannot read the id (an escaped key
     or id, whitespace, an id not in its usual form) is decoded as JSON, so every id a line
     names is found; it may find more (such a key inside a text: kept for nothing). The
     guards' ``recall`` is left for a refusal's wording and for what no line names."""
