@@ -41,7 +41,7 @@ from ledger.eventfile import EventFile, bounded_lines, member_key, owned_lines, 
 from ledger.idcheck import IdCheck
 from ledger.identity import member_id
 from ledger.recorders import ImportJob, ImportRow
-from ledger.streamcheck import StreamCheck, referenced_ids, stored_decoder, type_code
+from ledger.streamcheck import Stored, StreamCheck, referenced_ids, stored_decoder, type_code
 from ledger.validation import MAX_LINE, EventChecker
 
 CHUNK = 20_000
@@ -55,7 +55,7 @@ class _Stream:
     version: int
     link: str
     check: StreamCheck  # the rule book's guards over the member's events
-    oid_bytes: bytes  # the stream id's bytes, hex and placed form, once per member (not per event);
+    oid_bytes: bytes  # the stream id's bytes, hex and placed form, once per member (not per event)
     oid_hex: str  # no UUID object kept: only a line not in the store's own form needs one
     placed: bytes  # ``_placed(str(oid))``
 
@@ -208,13 +208,26 @@ class Importer:
 
     def _stream(self, insz: str, line_no: int) -> _Stream:
         oid = member_id(insz)
-        rows = self.existing(oid) if self.existing else []
+        version, stored = self._stored(oid, insz, line_no)
         keep, recall = self.keep, self.recall
-        if not rows:
+        if not stored:
             check = StreamCheck(insz, keep=keep, recall=recall)
             return _Stream(0, "", check, oid.bytes, oid.hex, _placed(str(oid)))
-        # The member's stored events, decoded (after the cipher) only as far as the guards
-        # need them: a later line may reverse, retract or fine against them.
+        self.stored_ids += b"".join(s.id.bytes for s in stored)
+        return _Stream(
+            version,
+            stored[-1].chain,
+            StreamCheck(insz, stored, registered=True, keep=keep, recall=recall),
+            oid.bytes,
+            oid.hex,
+            _placed(str(oid)),
+        )
+
+    def _stored(self, oid: UUID, insz: str, line_no: int) -> tuple[int, list[Stored]]:
+        """The member's last stored version and its stored events, decoded (after the
+        cipher) only as far as the guards need them: a later line may reverse, retract or
+        fine against them."""
+        rows = self.existing(oid) if self.existing else []
         try:
             stored = [stored_decoder.decode(self.from_stored(bytes(state))) for _v, state in rows]
         except (msgspec.ValidationError, msgspec.DecodeError):
@@ -225,24 +238,14 @@ class Importer:
                 "(written by a newer version of zorgkas?): nothing imported",
                 line_no,
             ) from None
-        self.stored_ids += b"".join(s.id.bytes for s in stored)
-        return _Stream(
-            rows[-1][0],
-            stored[-1].chain,
-            StreamCheck(insz, stored, registered=True, keep=keep, recall=recall),
-            oid.bytes,
-            oid.hex,
-            _placed(str(oid)),
-        )
+        return (rows[-1][0] if rows else 0), stored
 
     def _recall(self, insz: str, event_id: bytes, line_no: int) -> int | None:
         """The guards' slow, exact path (``StreamCheck.recall``): the type code of the
         member's event ``event_id``, stored or on a line before ``line_no``, read again
-        (the stored rows, then the file's lines of this member, numbered and given their
+        (the stored events, then the file's lines of this member, numbered and given their
         derived ids as the import did); None if the member has no such event."""
-        rows = self.existing(member_id(insz)) if self.existing else []
-        for _version, state in rows:
-            stored = stored_decoder.decode(self.from_stored(bytes(state)))
+        for stored in self._stored(member_id(insz), insz, line_no)[1]:
             if stored.id.bytes == event_id:
                 return type_code(stored.type)
         src = self.source
