@@ -2,6 +2,7 @@
 
     python bench/raw.py insert DB FILE [--pragma 'journal_mode=WAL' …]
     python bench/raw.py scan STORE
+    python bench/raw.py write SOURCE DB [--pragma 'journal_mode=OFF' …]
 
 ``insert`` is the physical floor of ``zorgkas import``: read the same event file, key
 each line by (member, version) and insert it with ``executemany`` in one transaction,
@@ -12,6 +13,13 @@ path and passes them here), so journal mode, page cache and ``synchronous`` are 
 the rebuild reads, in the same order (member, version), decode it into its typed event,
 and fold it into the minimal per-member account (premiums and fines claimed minus paid).
 It imports nothing of zorgkas but the event types.
+
+``write`` is the floor of a rebuild's other half: write the rows a rebuild wrote (read
+from the reporting database ``SOURCE`` it made) into a new file ``DB`` with the same
+tables, in statements of 64 rows as the rebuild writes them, then build the same indexes,
+under the PRAGMAs of a rebuilt file. Scan and write together are what a rebuild would
+cost with a rule book that cost nothing (reading ``SOURCE`` is charged to the baseline:
+it flatters the rebuild by a little).
 
 Each prints one JSON line (count, effective PRAGMAs); time and CPU are measured by the
 caller around the whole process, reading the file and starting Python included.
@@ -110,6 +118,48 @@ def scan(store: str) -> dict[str, object]:
     return {"count": count, "members": members, "owing": owing}
 
 
+def write(source: str, db: str, pragmas: list[str]) -> dict[str, object]:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    conn = sqlite3.connect(db, isolation_level=None)
+    for pragma in pragmas:
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute("BEGIN")
+    schema = src.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+        "AND type IN ('table', 'index') ORDER BY type = 'index', rowid"
+    ).fetchall()
+    rows = 0
+    for kind, _name, sql in schema:
+        if kind == "table":
+            conn.execute(sql)
+    for kind, name, _sql in schema:
+        if kind != "table":
+            continue
+        # The stored columns (a generated column is computed, not written).
+        cols = [r[1] for r in src.execute(f"PRAGMA table_xinfo({name})") if r[6] == 0]
+        per = max(1, min(64, 999 // len(cols)))
+        one = "(" + ", ".join("?" * len(cols)) + ")"
+        head = f"INSERT INTO {name} ({', '.join(cols)}) VALUES "
+        many = head + ", ".join([one] * per)
+        cursor = src.execute(f"SELECT {', '.join(cols)} FROM {name}")
+        while batch := cursor.fetchmany(per * 256):
+            whole = len(batch) - len(batch) % per
+            flat = [v for row in batch[:whole] for v in row]
+            width = per * len(cols)
+            conn.executemany(many, [flat[i : i + width] for i in range(0, len(flat), width)])
+            if whole < len(batch):
+                conn.executemany(head + one, batch[whole:])
+            rows += len(batch)
+    for kind, _name, sql in schema:
+        if kind == "index":
+            conn.execute(sql)
+    conn.execute("COMMIT")
+    result = {"rows": rows, "pragmas": effective_pragmas(conn)}
+    conn.close()
+    src.close()
+    return result
+
+
 def main() -> None:
     what, db, *rest = sys.argv[1:]
     if what == "insert":
@@ -118,6 +168,10 @@ def main() -> None:
         print(json.dumps(insert(db, file, pragmas)))
     elif what == "scan":
         print(json.dumps(scan(db)))
+    elif what == "write":
+        target, *flags = rest
+        pragmas = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--pragma"]
+        print(json.dumps(write(db, target, pragmas)))
     else:
         raise SystemExit(__doc__)
 

@@ -49,6 +49,8 @@ def command(stage: str, store: str, args: list[str]) -> list[str]:
         return [sys.executable, "-m", "bench.raw", "insert", store, *args]
     if stage == "raw-scan":
         return [sys.executable, "-m", "bench.raw", "scan", store]
+    if stage == "raw-write":  # store: the rebuilt reporting file; args: DB, then --pragma P …
+        return [sys.executable, "-m", "bench.raw", "write", store, *args]
     if stage == "import":
         return cli(store, "import", args[0])
     if stage == "rebuild":  # args: TARGET [--workers N]

@@ -48,6 +48,36 @@ def test_the_raw_scan_reads_every_event_the_import_stored(fund: tuple[Path, int]
     assert scan["output"]["members"] == 60
 
 
+def test_the_raw_write_writes_every_row_a_rebuild_wrote_under_its_pragmas(
+    fund: tuple[Path, int], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from projections.report_targets import FRESH_PRAGMAS
+
+    file, _events = fund
+    store, rebuilt, copy = (str(tmp_path / n) for n in ("store.sqlite", "rep.sqlite", "copy.sqlite"))
+    measure(command("import", store, [str(file)]))
+    measure(command("rebuild", store, [rebuilt, "--workers", "1"]))
+    flags = [flag for p in FRESH_PRAGMAS for flag in ("--pragma", p)]
+    wrote = measure(command("raw-write", rebuilt, [copy, *flags]))
+    assert wrote["output"]["pragmas"] == {"journal_mode": "off", "cache_size": -65536, "synchronous": 0}
+
+    def dump(path: str) -> tuple[list[str], dict[str, list[tuple[object, ...]]]]:
+        conn = sqlite3.connect(path)
+        schema = sorted(sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in tables}
+        conn.close()
+        return schema, rows
+
+    schema, rows = dump(rebuilt)
+    views = [sql for sql in schema if sql.startswith("CREATE VIEW")]
+    assert len(rows["claims"]) > 60
+    assert dump(copy) == ([sql for sql in schema if sql not in views], rows)  # views: nothing to write
+    assert wrote["output"]["rows"] == sum(map(len, rows.values()))
+
+
 def test_a_stage_is_charged_the_cpu_of_the_workers_it_waited_for() -> None:
     spin = "sum(i * i for i in range(3_000_000))"
     code = (
