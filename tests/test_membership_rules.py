@@ -159,6 +159,18 @@ def test_R_AFF_2_first_two_premiums_paid_by_end_of_27_means_joined_on_time(clerk
     assert clerk.status(A, "--as-of", "2026-01-05")["joined_on_time"] is True
 
 
+def test_R_AFF_2_joined_on_time_is_undecided_until_the_second_premium_is_paid(clerk: Clerk) -> None:
+    clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
+    invite(clerk, 2024)
+    clerk("pay", A, "--amount", "62", "--on", "2024-03-01")  # the first premium: a member
+    s = clerk.status(A, "--as-of", "2024-03-02")
+    assert (s["affiliated"], s["affiliated_since"], s["joined_on_time"]) == (True, "2024-01-01", None)
+    invite(clerk, 2025)
+    assert clerk.status(A, "--as-of", "2025-06-01")["joined_on_time"] is None
+    clerk("pay", A, "--amount", "64", "--on", "2025-06-02")
+    assert clerk.status(A, "--as-of", "2025-06-03")["joined_on_time"] is True
+
+
 def test_R_AFF_2_second_premium_late_means_not_on_time(clerk: Clerk) -> None:
     clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
     invite(clerk, 2024, 2025)
