@@ -385,8 +385,11 @@ class Member:
         return self._one(stamp, ev.DirectDebitRequested, requested_on, first_year=first_year, stop=stop)
 
     def _check_direct_debit(self, h: History, on: date) -> None:
-        since = aff.affiliated_since(h, on)
-        if since is None or since.year >= on.year:
+        # R-PREM-8: never in the year of joining, the year the affiliation was recorded
+        # (as for a mandate, ``direct_debit.mandate_first_year``), even when a membership
+        # joined within the window of the first premiums counts from an earlier 1 January.
+        period = aff.period_on(h, on)
+        if period is None or period.opened_by.on.year >= on.year:
             raise RuleRefused(
                 "R-PREM-8",
                 "direct debit applies only from the year after joining; pay by transfer",
