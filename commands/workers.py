@@ -32,7 +32,8 @@ from ledger.errors import BadInput
 
 WORKERS_META = "zorgkas.workers"
 PART_META = "zorgkas.part"
-SUMMARY = re.compile(r": (\d+) members touched, (\d+) events written")
+# ``plural``: "1 member touched, 1 event written" for one, the plural otherwise.
+SUMMARY = re.compile(r": (\d+) members? touched, (\d+) events? written")
 
 
 class PartType(click.ParamType):
