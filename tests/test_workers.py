@@ -219,6 +219,8 @@ def test_a_worker_that_touches_one_member_reports_it_in_the_sum_r_prem_1(sqlite_
         ["--part", "1-2"],
         ["--workers", "0"],
         ["--workers", "two"],
+        ["--workers", "\u0662"],  # an Arabic-Indic 2: numbers are ASCII digits
+        ["--part", "\u0661/\u0662"],
         ["--workers", "2", "--part", "1/2"],
     ],
 )
