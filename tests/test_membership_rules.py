@@ -221,6 +221,15 @@ def test_R_AFF_4_rejoining_after_cancellation_waits_five_years(clerk: Clerk) -> 
     assert "R-ELIG-2" in s["eligibility_rules"]
 
 
+def test_R_AFF_1_a_cancelled_member_is_not_rejoined_by_a_payment_on_an_old_paid_invitation(
+    clerk: Clerk,
+) -> None:
+    test_R_AFF_4_voluntary_member_who_fails_twice_is_cancelled_backdated(clerk)
+    clerk("pay", B, "--amount", "60", "--on", "2025-03-01")  # no invitation open: kept as credit
+    s = clerk.status(B, "--as-of", "2025-03-02")
+    assert (s["affiliated"], s["affiliated_since"], s["credit_cents"]) == (False, None, 6000)
+
+
 def test_R_OBL_1_moving_to_flanders_after_25_is_compulsory_from_the_move(clerk: Clerk) -> None:
     c = make_insz(date(1980, 6, 6), 9)
     clerk("register", c, "--born", "1980-06-06", "--region", "wallonia", "--health-fund", "SOM",
