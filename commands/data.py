@@ -13,6 +13,7 @@ from commands.options import DATE, DATETIME, PORT, Session, read_only, store_opt
 from commands.output import check_target, write_atomically
 from commands.progress import accepts_progress, plural, progress
 from commands.progress import shown as progress_shown
+from commands.workers import CountType
 from ledger.errors import BadInput
 from ledger.eventfile import EventFile, to_line
 from ledger.store import Problem
@@ -62,7 +63,7 @@ def export_events(session: Session, file: str, force: bool) -> None:
 @click.argument("file", metavar="FILE.jsonl")
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=CountType(64),
     default=None,
     help="Processes that check and seal the events (default: one per core for a file of 20 MB or more).",
 )
@@ -275,7 +276,7 @@ def reseal(session: Session) -> None:
 @click.option("--with-insz", is_flag=True, help="Include INSZ numbers (internal use only).")
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=CountType(64),
     metavar="N",
     default=None,
     help="Processes for a full rebuild (default: one per core, at most 4, from 200,000 events; "

@@ -32,7 +32,8 @@ from ledger.errors import BadInput
 
 WORKERS_META = "zorgkas.workers"
 PART_META = "zorgkas.part"
-SUMMARY = re.compile(r": (\d+) members touched, (\d+) events written")
+# ``plural``: "1 member touched, 1 event written" for one, the plural otherwise.
+SUMMARY = re.compile(r": (\d+) members? touched, (\d+) events? written")
 
 
 class PartType(click.ParamType):
@@ -44,9 +45,27 @@ class PartType(click.ParamType):
         if isinstance(value, tuple):
             return value
         i, slash, n = str(value).partition("/")
-        if not (slash and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n) <= 4096):
+        digits = f"{i}{n}".isascii() and i.isdigit() and n.isdigit()  # ASCII digits only
+        if not (slash and digits and 1 <= int(i) <= int(n) <= 4096):
             self.fail(f"{value!r}: not a part such as 1/4 (I from 1 to N, N at most 4096)", param, ctx)
         return int(i) - 1, int(n)
+
+
+class CountType(click.ParamType):
+    """A number of processes: ASCII digits only (docs/cli.md, "Numbers"), from 1 to ``high``."""
+
+    name = "N"
+
+    def __init__(self, high: int) -> None:
+        self.high = high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value)
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= self.high):
+            self.fail(f"{value!r}: not a number from 1 to {self.high} (ASCII digits)", param, ctx)
+        return int(text)
 
 
 def worker_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +86,7 @@ def worker_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
     return click.option(
         "--workers",
-        type=click.IntRange(1, 64),
+        type=CountType(64),
         default=None,
         metavar="N",
         expose_value=False,

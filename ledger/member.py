@@ -371,7 +371,15 @@ class Member:
         """R-AFF-1: the invitation a non-member pays: the one its message names, else the
         oldest one still open (an offer until paid). Without an invitation the money is
         kept as credit: the fund invites first (R-PREM-9)."""
-        invitations = h.of(ev.PremiumInvited)
+        # An invitation of a year a membership covers, or one sent before a cancellation
+        # (R-AFF-4), was a claim on that membership, not an offer: paying it joins no one
+        # (a cancelled member rejoins through a clerk, ``affiliate --voluntary``).
+        cancelled = max((c.on for c in h.of(ev.Cancelled)), default=None)
+        invitations = [
+            i
+            for i in h.of(ev.PremiumInvited)
+            if covering_period(h, i.year) is None and (cancelled is None or i.on > cancelled)
+        ]
         named = next((i for i in invitations if ogm and i.ogm == ogm), None)
         return named or (invitations[0] if invitations else None)
 
@@ -385,8 +393,11 @@ class Member:
         return self._one(stamp, ev.DirectDebitRequested, requested_on, first_year=first_year, stop=stop)
 
     def _check_direct_debit(self, h: History, on: date) -> None:
-        since = aff.affiliated_since(h, on)
-        if since is None or since.year >= on.year:
+        # R-PREM-8: never in the year of joining, the year the affiliation was recorded
+        # (as for a mandate, ``direct_debit.mandate_first_year``), even when a membership
+        # joined within the window of the first premiums counts from an earlier 1 January.
+        period = aff.period_on(h, on)
+        if period is None or period.opened_by.on.year >= on.year:
             raise RuleRefused(
                 "R-PREM-8",
                 "direct debit applies only from the year after joining; pay by transfer",

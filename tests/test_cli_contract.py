@@ -82,6 +82,8 @@ def test_refusal_exits_1_names_the_rule_and_writes_nothing(clerk: Clerk) -> None
         (["frobnicate"], "No such command"),
         (["status", A, "--no-such-flag"], "No such option"),
         (["import", "/no/such/file.jsonl"], "FILE"),
+        (["import", "--workers", "\u0662", "/no/such/file.jsonl"], "--workers"),  # ASCII digits only
+        (["report", "--to", "r.sqlite", "--workers", "\u0662"], "--workers"),
     ],
 )
 def test_bad_input_exits_2_says_what_and_writes_nothing(clerk: Clerk, args: list[str], needle: str) -> None:

@@ -159,6 +159,18 @@ def test_R_AFF_2_first_two_premiums_paid_by_end_of_27_means_joined_on_time(clerk
     assert clerk.status(A, "--as-of", "2026-01-05")["joined_on_time"] is True
 
 
+def test_R_AFF_2_joined_on_time_is_undecided_until_the_second_premium_is_paid(clerk: Clerk) -> None:
+    clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
+    invite(clerk, 2024)
+    clerk("pay", A, "--amount", "62", "--on", "2024-03-01")  # the first premium: a member
+    s = clerk.status(A, "--as-of", "2024-03-02")
+    assert (s["affiliated"], s["affiliated_since"], s["joined_on_time"]) == (True, "2024-01-01", None)
+    invite(clerk, 2025)
+    assert clerk.status(A, "--as-of", "2025-06-01")["joined_on_time"] is None
+    clerk("pay", A, "--amount", "64", "--on", "2025-06-02")
+    assert clerk.status(A, "--as-of", "2025-06-03")["joined_on_time"] is True
+
+
 def test_R_AFF_2_second_premium_late_means_not_on_time(clerk: Clerk) -> None:
     clerk.register(A, "1998-01-01", "flanders", "CM", "2024-01-02")
     invite(clerk, 2024, 2025)
@@ -207,6 +219,15 @@ def test_R_AFF_4_rejoining_after_cancellation_waits_five_years(clerk: Clerk) -> 
     assert (s["affiliated"], s["affiliated_since"]) == (True, "2026-01-01")
     assert (s["eligible"], s["eligible_from"]) == (False, "2031-01-01")
     assert "R-ELIG-2" in s["eligibility_rules"]
+
+
+def test_R_AFF_1_a_cancelled_member_is_not_rejoined_by_a_payment_on_an_old_paid_invitation(
+    clerk: Clerk,
+) -> None:
+    test_R_AFF_4_voluntary_member_who_fails_twice_is_cancelled_backdated(clerk)
+    clerk("pay", B, "--amount", "60", "--on", "2025-03-01")  # no invitation open: kept as credit
+    s = clerk.status(B, "--as-of", "2025-03-02")
+    assert (s["affiliated"], s["affiliated_since"], s["credit_cents"]) == (False, None, 6000)
 
 
 def test_R_OBL_1_moving_to_flanders_after_25_is_compulsory_from_the_move(clerk: Clerk) -> None:

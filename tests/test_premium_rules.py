@@ -159,6 +159,21 @@ def test_R_PREM_8_direct_debit_only_from_the_year_after_joining(clerk: Clerk) ->
     assert s["arrears"]["unpaid_years"] == [2020]  # an overdue premium is not paid by direct debit
 
 
+def test_R_PREM_8_no_direct_debit_in_the_year_of_joining_even_when_membership_counts_from_before(
+    clerk: Clerk,
+) -> None:
+    c = make_insz(date(1998, 6, 1), 21)  # turns 26 in 2024: first premiums 2024 and 2025
+    clerk("register", c, "--born", "1998-06-01", "--region", "flanders", "--health-fund", "CM",
+          "--on", "2024-01-02")  # fmt: skip
+    invite(clerk, 2024, 2025)
+    clerk("pay", c, "--amount", "62", "--on", "2025-02-01")  # joins in 2025, counting from 2024-01-01
+    assert clerk.status(c, "--as-of", "2025-02-01")["affiliated_since"] == "2024-01-01"
+    assert "from 2026" in clerk("direct-debit", c, "--requested-on", "2025-02-02").output
+    refused = clerk("pay", c, "--amount", "64", "--on", "2025-03-01", "--method", "direct-debit", expect=1)
+    assert "R-PREM-8" in refused.output
+    assert clerk.status(c, "--as-of", "2025-03-02")["arrears"]["unpaid_years"] == [2025]
+
+
 def test_R_PREM_7_years_that_can_still_lead_to_a_fine_are_paid_before_fined_ones(clerk: Clerk) -> None:
     _member_since_2020(clerk)
     invite(clerk, *range(2020, 2025))

@@ -194,6 +194,23 @@ def test_three_parts_started_by_hand_cover_every_member_once_r_prem_1(fund: Any)
     assert total == sum(clean.values())
 
 
+def test_a_worker_that_touches_one_member_reports_it_in_the_sum_r_prem_1(sqlite_url: str) -> None:
+    """A worker's summary in the singular ("1 member touched, 1 event written") is
+    read like any other: the run adds it up and exits 0, not 3."""
+    c = make_insz(date(1980, 5, 5), 7)
+    for argv in (
+        ["register", c, "--born", "1980-05-05", "--region", "flanders", "--health-fund", "CM",
+         "--on", "2020-01-01"],
+        ["affiliate", c, "--fund", "CM", "--on", "2020-01-01"],
+    ):  # fmt: skip
+        code, _out, err = finish(zorgkas(sqlite_url, *argv))
+        assert code == 0, err
+    code, out, err = finish(zorgkas(sqlite_url, *INVITE, "--workers", "2"))
+    assert code == 0, err
+    assert "invitations 2026 on 2026-01-10: 1 member touched, 1 event written" in out
+    assert effects(sqlite_url, 0)[(c, "PremiumInvited", 2026)] == 1
+
+
 @pytest.mark.parametrize(
     "flags",
     [
@@ -202,6 +219,8 @@ def test_three_parts_started_by_hand_cover_every_member_once_r_prem_1(fund: Any)
         ["--part", "1-2"],
         ["--workers", "0"],
         ["--workers", "two"],
+        ["--workers", "\u0662"],  # an Arabic-Indic 2: numbers are ASCII digits
+        ["--part", "\u0661/\u0662"],
         ["--workers", "2", "--part", "1/2"],
     ],
 )

@@ -5,7 +5,8 @@ newcomer has until the end of the year after the move, and one who moves in duri
 the second half of a year has three premiums until the end of the second year after.
 
 Decision (R-PREM-9): "joined on time" judges the first premiums the fund claimed; while
-none of them was claimed it stays undecided (null).
+none of them was claimed it stays undecided (null), and so it does while the window is
+open and one of its premiums is not claimed and paid yet.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def joined_on_time(history: History) -> bool | None:
     if not owed:
         return None  # R-PREM-9: none of the first premiums was claimed: nothing to judge
     if all(y.outstanding_cents == 0 for y in owed):
+        # While the window is open, a first premium not yet claimed is still to be paid:
+        # undecided, not on time yet (only a closed window judges the claimed ones alone).
+        if window.is_open_on(day) and len(owed) < len(window.years):
+            return None
         return True
     return None if window.is_open_on(day) else False
 
