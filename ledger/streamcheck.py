@@ -53,7 +53,7 @@ _CLAIMS = {_CODE["PremiumInvited"], _CODE["PremiumDeducted"]}
 _NAMES = {cls: cls.__name__ for cls in ev.EVENT_TYPES}
 _REMEMBERED = frozenset(
     ["Registered", "RegisteredLetterSent", "FineImposed", "FineAppealDecided", "PaymentReversed", "Died"]
-    + ["EventRetracted"]
+    + ["EventRetracted", "PremiumPaid"]
 )
 
 
@@ -68,6 +68,7 @@ class Stored(msgspec.Struct):
     fine_year: int | None = None
     payment_id: uuid.UUID | None = None
     target_id: uuid.UUID | None = None
+    bank_ref: str | None = None
 
 
 stored_decoder = msgspec.json.Decoder(Stored)
@@ -154,7 +155,7 @@ def type_code(name: str) -> int:
 class StreamCheck:
     """The guards of one member's stream: ``check`` then ``record`` each event in order."""
 
-    __slots__ = ("insz", "health_fund", "ids", "kinds", "facts", "keep", "recall")
+    __slots__ = ("insz", "health_fund", "ids", "kinds", "facts", "refs", "keep", "recall")
 
     def __init__(self, insz: str, stored: Iterable[Stored] = (), *, registered: bool = False,
                  keep: Container[bytes] | None = None, recall: Recall | None = None) -> None:  # fmt: skip
@@ -166,6 +167,10 @@ class StreamCheck:
         self.ids: bytearray | None = None  # 16 bytes per event kept, in stream order
         self.kinds: bytearray | None = None  # the event type's code, per event kept
         self.facts: dict[tuple[str, Any], bytes] | None = None  # (what, key) -> event id
+        # A 64-bit hash of each bank reference the member's payments carry, end to end: 8
+        # bytes each, not the text (a member has a payment a year, a fund millions of
+        # members), in one bytes object (a bytearray's header and spare room cost more).
+        self.refs: bytes = b""
         self.keep, self.recall = (keep, recall) if keep is not None and recall is not None else (None, None)
         for fact in stored:
             self.record(fact)
@@ -211,7 +216,10 @@ class StreamCheck:
         self._remember(event_id, kind)
         if kind not in _REMEMBERED:
             return
-        if kind == "Registered":
+        if kind == "PremiumPaid":  # the most frequent first
+            if e.bank_ref:  # type: ignore[union-attr]
+                self.refs += _ref_hash(e.bank_ref)  # type: ignore[union-attr]
+        elif kind == "Registered":
             self.health_fund = e.health_fund or "NONE"  # type: ignore[union-attr]
         elif kind == "RegisteredLetterSent":
             self._set("letter", e.year, event_id)  # type: ignore[union-attr]
@@ -281,6 +289,15 @@ class StreamCheck:
     def _switched(self, e: ev.FundSwitched, line: int) -> None:
         self._fund(e.to_fund, line)
 
+    def _payment(self, e: ev.PremiumPaid, line: int) -> None:
+        if e.bank_ref and self.refs and _holds(self.refs, _ref_hash(e.bank_ref)):
+            raise _refused(
+                "R-PREM-7",
+                line,
+                f"{self.insz} already has a payment with bank reference {e.bank_ref!r}: a bank "
+                "reference is recorded once per member (a bank file read twice)",
+            )
+
     def _letter(self, e: ev.RegisteredLetterSent, line: int) -> None:
         if self._fact("letter", e.year) is not None:
             raise _refused("R-LET-1", line, f"{self.insz} already has the registered letter of {e.year}")
@@ -330,12 +347,31 @@ def _duplicate(e: ev.Event, line: int) -> BadInput:
     return BadInput("id", str(e.id), "this event is already in the store or the file", line)
 
 
+def _ref_hash(bank_ref: str) -> bytes:
+    """A bank reference as 8 bytes: Python's own string hash (SipHash, 64 bits, keyed per
+    process; the guards live in one process). Two different references of one member
+    share it with a chance of about 2**-64 a pair: such a pair would be refused as a
+    repeat, never let through."""
+    return hash(bank_ref).to_bytes(8, "little", signed=True)
+
+
+def _holds(packed: bytes, item: bytes) -> bool:
+    """Whether ``packed`` (8-byte items end to end) holds ``item`` as one of its items."""
+    start = 0
+    while (i := packed.find(item, start)) >= 0:
+        if i % 8 == 0:
+            return True
+        start = i + 1
+    return False
+
+
 def _refused(rule: str, line: int, message: str) -> RuleRefused:
     return RuleRefused(rule, f"line {line}: {message}")
 
 
 _GUARDS: dict[type, Any] = {
     ev.Registered: StreamCheck._registered,
+    ev.PremiumPaid: StreamCheck._payment,
     ev.Affiliated: StreamCheck._affiliated,
     ev.FundSwitched: StreamCheck._switched,
     ev.RegisteredLetterSent: StreamCheck._letter,

@@ -379,6 +379,26 @@ def test_a_repeated_key_is_bad_input_not_the_last_one_wins(sqlite_clerk: Clerk, 
     assert "line 1" in out and "insz" in out and "repeated" in out
 
 
+def test_R_PREM_7_a_bank_reference_is_imported_once_per_member(sqlite_clerk: Clerk, tmp_path: Path) -> None:
+    # A bank file converted twice into one event file: the second payment is refused, as
+    # `pay` reports it (reliability.md: a bank reference is unique per member).
+    paid = _line("PremiumPaid", on="2020-03-01", amount_cents=5000, bank_ref="BANK-1", method="transfer")
+    again = {**paid, "recorded_at": "2020-03-02T09:00:00"}
+    out = _import(sqlite_clerk, tmp_path, [_registered(), paid, again], expect=None)
+    assert "line 3" in out and "'BANK-1'" in out and "R-PREM-7" in out
+    assert _event_count(sqlite_clerk.store) == 0
+    # Against the store: the payment recorded, then another file naming its reference.
+    _import(sqlite_clerk, tmp_path, [_registered(), paid], expect=0)
+    out = _import(sqlite_clerk, tmp_path, [{**again, "amount_cents": 7000}], expect=None)
+    assert "line 1" in out and "'BANK-1'" in out and _event_count(sqlite_clerk.store) == 2
+    # Another reference, no reference, or the same reference on another member: payments.
+    other = _line("PremiumPaid", on="2020-04-01", amount_cents=100, bank_ref="BANK-2", method="transfer")
+    unnamed = _line("PremiumPaid", on="2020-04-01", amount_cents=100, method="transfer")
+    theirs = {**paid, "insz": OTHER}
+    _import(sqlite_clerk, tmp_path, [other, unnamed, unnamed, _registered(OTHER), theirs], expect=0)
+    assert _event_count(sqlite_clerk.store) == 7
+
+
 def test_a_zero_cent_payment_is_bad_input(sqlite_clerk: Clerk, tmp_path: Path) -> None:
     out = _import(sqlite_clerk, tmp_path, [_registered(), _line("PremiumPaid", amount_cents=0)], expect=2)
     assert "line 2" in out and "amount_cents" in out
