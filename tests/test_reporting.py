@@ -408,6 +408,17 @@ def test_docs_reporting_md_carries_the_current_data_dictionary() -> None:
     assert data_dictionary_markdown() in doc, "regenerate: python -m projections.report_schema"
 
 
+def test_the_data_dictionary_names_every_obligation_value_the_members_table_holds() -> None:
+    """``members.obligation`` holds ``status --json``'s obligation: the dictionary lists exactly those."""
+    from ledger.rules import obligation as ob
+    from projections.report_schema import BY_NAME
+
+    doc = next(c.doc for c in BY_NAME["members"].columns if c.name == "obligation")
+    for value in (ob.COMPULSORY, ob.VOLUNTARY, ob.EXEMPT, ob.EXCLUDED):
+        assert value in doc
+    assert "early" not in doc and "none" not in doc
+
+
 def test_an_older_reporting_database_is_rebuilt_with_a_message(sqlite_clerk: Clerk, tmp_path: Path) -> None:
     old = _path(tmp_path, "old.sqlite")
     shutil.copy(ROOT / "tests" / "data" / "reporting_schema1.sqlite", old)
