@@ -474,6 +474,21 @@ def test_each_canned_query_and_chart_reads_an_index_or_a_summary(
     assert any(" USING " in step or "summary_" in step for step in plan), plan
 
 
+def test_every_chart_colours_a_fund_alike_and_names_the_year_it_counts() -> None:
+    """Vega-Lite colours each chart by the funds it happens to show: CM blue and VZK orange in
+    one, VZK teal in the next. The charts share one fund scale; fines count by the letter's year."""
+    found = charts("reporting")
+    scales = [
+        c["display"]["encoding"]["color"]["scale"]
+        for c in found.values()
+        if c["display"]["encoding"]["color"]["field"] == "fund"
+    ]
+    assert len(scales) == 3 and all(s == scales[0] for s in scales)
+    assert set(scales[0]["domain"]) >= {"CM", "NZV", "SOM", "LZ", "OZ", "VZK", "(none)"}
+    assert found["fines"]["display"]["encoding"]["x"]["title"] == "Year of the letter"
+    assert found["arrears"]["display"]["encoding"]["x"]["title"] == "Premium year"
+
+
 def test_the_reporting_database_opens_in_datasette_with_its_dashboard(
     sqlite_clerk: Clerk, tmp_path: Path
 ) -> None:
