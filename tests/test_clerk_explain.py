@@ -315,3 +315,18 @@ def test_r_prem_8_status_in_words_names_the_direct_debit_mandate(clerk: Clerk) -
     assert lines[-1] == "  direct debit: premiums of 2025 (mandate of 2025-01-10; R-PREM-8)"
     page = clerk("dossier", a, "--as-of", "2025-03-01", "--out", "-", today="2025-03-01").output
     assert "<td>Direct debit</td><td>premiums of 2025 (mandate of 2025-01-10; R-PREM-8)</td>" in page
+
+
+def test_r_prem_8_a_mandate_stopped_before_its_first_premium_reads_as_none(clerk: Clerk) -> None:
+    """Requested and stopped after 15 January, both from the next year: no premium is debited
+    (``until_year`` is the year before ``from_year``), never "premiums 2026 to 2025"."""
+    a = make_insz(date(1990, 2, 2), 48)
+    clerk.register(a, "1990-02-02", "flanders", "CM", "2023-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", a, "--fund", "CM", "--on", "2024-01-02", today="2024-01-02")
+    clerk("direct-debit", a, "--requested-on", "2025-11-20", today="2025-11-20")
+    clerk("direct-debit", a, "--requested-on", "2025-11-21", "--stop", today="2025-11-21")
+    data = json.loads(clerk("status", a, "--json", today="2025-11-21").output)
+    assert data["direct_debit"] == {"requested_on": "2025-11-20", "from_year": 2026, "until_year": 2025}
+    lines = clerk("status", a, today="2025-11-21").output.splitlines()
+    want = "none: the mandate of 2025-11-20 was stopped before its first premium, 2026 (R-PREM-8)"
+    assert lines[-1] == f"  direct debit: {want}"
