@@ -330,3 +330,27 @@ def test_r_prem_8_a_mandate_stopped_before_its_first_premium_reads_as_none(clerk
     lines = clerk("status", a, today="2025-11-21").output.splitlines()
     want = "none: the mandate of 2025-11-20 was stopped before its first premium, 2026 (R-PREM-8)"
     assert lines[-1] == f"  direct debit: {want}"
+
+
+def test_explain_says_why_a_recorded_claim_is_not_owed(clerk: Clerk) -> None:
+    """A claim that an exemption frees (R-PREM-4), or that no membership covers yet (R-PREM-9),
+    drops out of status; explain names the claim, the rule and the fact that frees it."""
+    a = make_insz(date(1998, 2, 2), 49)  # turns 26 in 2024: invited before joining (R-AFF-2)
+    clerk.register(a, "1998-02-02", "flanders", "CM", "2023-12-01", "--resident-since", "1998-02-02")
+    clerk("run", "invitations", "--year", "2024", "--on", "2024-01-15", today="2024-01-15")
+    before = json.loads(clerk("explain", a, "--as-of", "2024-02-01", "--json", today="2024-02-01").output)
+    step = next(s for s in before["trace"] if s["figure"] == "claim 2024")
+    assert step["rule"] == "R-PREM-9" and step["value"] == {"claimed_cents": 6200, "owed": False}
+    assert "no membership covers 2024 on 1 February 2024: it is owed once one does" in step["because"]
+    clerk("affiliate", a, "--fund", "CM", "--on", "2024-02-01", today="2024-02-01")
+    assert clerk.status(a, "--as-of", "2024-03-01", today="2024-03-01")["arrears"]["premiums_cents"] == 6200
+    clerk("exempt", a, "--reason", "debt-settlement", "--from", "2024-09-01", today="2024-10-01")
+    text = clerk("explain", a, "--as-of", "2024-10-01", today="2024-10-01").output
+    assert (
+        "but is not owed: exempt from premiums (debt settlement) from 1 September 2024: an exemption "
+        "that covers any day of a year frees that year's premium. [R-PREM-4]"
+    ) in text
+    data = json.loads(clerk("explain", a, "--as-of", "2024-10-01", "--json", today="2024-10-01").output)
+    step = next(s for s in data["trace"] if s["figure"] == "claim 2024")
+    assert [e["type"] for e in step["events"]] == ["PremiumInvited", "ExemptionGranted"]
+    assert data["status"]["premiums"] == []
