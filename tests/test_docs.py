@@ -181,6 +181,21 @@ def test_every_exit_code_is_in_the_cli_contract() -> None:
         assert f"| `{code}` |" in CLI
 
 
+def test_every_insz_and_structured_message_a_user_may_copy_is_valid() -> None:
+    """An example a clerk copies from the docs or a --help text must pass the validator."""
+    from ledger import validation
+
+    texts = [README, *(p.read_text(encoding="utf-8") for p in ROOT.glob("docs/*.md"))]
+    texts += [p.read_text(encoding="utf-8") for d in ("commands", "ledger") for p in ROOT.glob(f"{d}/*.py")]
+    inszs = {n for t in texts for n in re.findall(r"(?<![\d.])\d{11}(?![\d])", t)}
+    ogms = {m for t in texts for m in re.findall(r"\+\+\+\d{3}/\d{4}/\d{5}\+\+\+", t)}
+    assert inszs and ogms
+    for n in sorted(inszs):
+        validation.insz(n, "INSZ")
+    for m in sorted(ogms):
+        validation.ogm(m, "--ogm")
+
+
 INTERNAL = re.compile(r"\.\./shared|DOMAIN\.md|CONTRACT\.md|\bseeds?/|\bseeds? 00\d\b|\bseed file", re.I)
 
 
