@@ -179,6 +179,9 @@ def test_every_key_of_status_json_is_in_the_cli_contract(tmp_path: Path) -> None
 def test_every_exit_code_is_in_the_cli_contract() -> None:
     for code in range(5):
         assert f"| `{code}` |" in CLI
+    top = CliRunner().invoke(cli, ["--help"]).output
+    for code in range(5):
+        assert f" {code} " in top, f"zorgkas --help does not name exit code {code}"
 
 
 def test_every_insz_and_structured_message_a_user_may_copy_is_valid() -> None:
