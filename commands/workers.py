@@ -32,7 +32,7 @@ from ledger.errors import BadInput
 
 WORKERS_META = "zorgkas.workers"
 PART_META = "zorgkas.part"
-SUMMARY = re.compile(r": (\d+) members touched, (\d+) events written")
+SUMMARY = re.compile(r": (\d+) members? touched, (\d+) events? written")  # "1 member touched" too
 
 
 class PartType(click.ParamType):

@@ -235,6 +235,22 @@ def test_a_bad_part_or_worker_count_is_bad_input_and_writes_nothing(
     assert head(sqlite_url) == before
 
 
+def test_a_worker_that_touches_one_member_is_counted_not_taken_for_a_failure(
+    sqlite_url: str,
+) -> None:
+    """A worker prints "1 member touched, 1 event written": singular, and still a success.
+    The summary was read as plural only, so a fund of one member made the run exit 3."""
+    runner = CliRunner()
+    register = ["register", "98010110389", "--born", "1998-01-01", "--region", "flanders",
+                "--health-fund", "CM", "--resident-since", "1998-01-01", "--on", "2024-01-02"]  # fmt: skip
+    affiliate = ["affiliate", "98010110389", "--fund", "CM", "--on", "2024-01-02"]
+    for argv in (register, affiliate):
+        assert runner.invoke(cli, ["--store", sqlite_url, *argv], env=env(sqlite_url)).exit_code == 0
+    code, out, err = finish(zorgkas(sqlite_url, *INVITE, "--workers", "2"))
+    assert code == 0, err
+    assert ": 1 member touched, 1 event written" in out
+
+
 def test_a_rebuild_on_two_workers_writes_the_rows_of_one(sqlite_url: str, tmp_path: Path) -> None:
     """``report --rebuild --workers N``: the same reporting rows, whatever N."""
     from bench.population import generate
