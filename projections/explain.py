@@ -275,6 +275,12 @@ def _why_not_owed(h: History, year: int, claim: ev.Event) -> tuple[str, str, ev.
                 )
         return "R-PREM-4", "the year is exempt from premiums", None
     if prem.covering_period(h, year) is None:
+        ended = [p for p in aff.periods(h) if p.end is not None and p.end.year < year]
+        if ended and ended[-1].closed_by is not None:  # cancelled (R-AFF-4), moved away, died
+            last, cancelled = ended[-1], isinstance(ended[-1].closed_by, ev.Cancelled)
+            why = " (cancelled for unpaid premiums)" if cancelled else ""
+            reason = f"no membership covers {year}: the membership ended on {day(last.end)}{why}"
+            return ("R-AFF-4" if cancelled else "R-PREM-9"), reason, last.closed_by
         return "R-PREM-9", f"no membership covers {year} on {day(h.as_of)}: it is owed once one does", None
     return None
 

@@ -354,3 +354,25 @@ def test_explain_says_why_a_recorded_claim_is_not_owed(clerk: Clerk) -> None:
     step = next(s for s in data["trace"] if s["figure"] == "claim 2024")
     assert [e["type"] for e in step["events"]] == ["PremiumInvited", "ExemptionGranted"]
     assert data["status"]["premiums"] == []
+
+
+def test_explain_says_a_cancelled_membership_no_longer_covers_its_claims(clerk: Clerk) -> None:
+    """A voluntary member who left 2023 and 2024 unpaid is cancelled as from 2022 (R-AFF-4):
+    the claims of those years are named, with the cancellation, instead of vanishing."""
+    v = make_insz(date(1985, 5, 5), 50)
+    clerk.register(v, "1985-05-05", "brussels", "NONE", "2022-01-03", "--resident-since", "1985-05-05")
+    clerk("affiliate", v, "--fund", "VZK", "--voluntary", "--on", "2022-01-03", today="2022-01-03")
+    for year in (2022, 2023, 2024):
+        clerk("run", "invitations", "--year", str(year), "--on", f"{year}-01-15", today=f"{year}-01-15")
+    clerk("pay", v, "--amount", "54", "--on", "2022-01-20", today="2022-01-20")
+    clerk("run", "cancellations", "--year", "2024", "--on", "2024-12-20", today="2024-12-20")
+    data = json.loads(clerk("explain", v, "--json", today="2024-12-20").output)
+    steps = {s["figure"]: s for s in data["trace"]}
+    for year in (2023, 2024):
+        step = steps[f"claim {year}"]
+        assert step["rule"] == "R-AFF-4"
+        assert step["because"].endswith(
+            f"but is not owed: no membership covers {year}: the membership ended on "
+            "31 December 2022 (cancelled for unpaid premiums)."
+        )
+        assert [e["type"] for e in step["events"]] == ["PremiumInvited", "Cancelled"]
