@@ -274,8 +274,9 @@ def cli(store_url: str | None, clerk: str | None) -> None:
 
     Every fact is an immutable event; status, arrears and eligibility are derived
     from them by the rule book (rule ids R-…), as of any date and as known at any
-    moment. Exit codes: 0 done, 1 refused by a rule, 2 bad input, 4 unavailable
-    (try again). With --json, errors too are printed as JSON (on stderr).
+    moment. Exit codes: 0 done, 1 refused by a rule, 2 bad input, 3 a defect of
+    zorgkas (please report it), 4 unavailable (try again). With --json, errors too are
+    printed as JSON (on stderr).
 
     \b
     Example:

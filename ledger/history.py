@@ -162,6 +162,12 @@ class History:
     def registration(self) -> ev.Registered:
         regs = self.of(ev.Registered)
         if not regs:
+            if self.known_on is not None:  # an auditor's question about a past moment, not a clerk's slip
+                raise RuleRefused(
+                    "R-OBL-1",
+                    f"{self.insz} was not registered as known on {self.known_on.isoformat()}: "
+                    "nothing about the person had been recorded by then",
+                )
             raise RuleRefused(
                 "R-OBL-1",
                 f"{self.insz} is not registered: record the person with `zorgkas register` first",

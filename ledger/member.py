@@ -426,8 +426,14 @@ class Member:
         target = next((e for e in self.events if e.id == event_id), None)
         if target is None:
             raise BadInput("--event", str(event_id), f"no event with this id for {self.insz}")
-        if isinstance(target, (ev.Registered, ev.EventRetracted)):
-            raise RuleRefused("R-OBL-1", f"a {target.type} cannot be retracted")
+        if isinstance(target, ev.Registered):
+            raise RuleRefused(
+                "R-OBL-1",
+                "a registration cannot be retracted: record a new region or insured situation "
+                "with `zorgkas move`, the increased allowance with `zorgkas allowance`",
+            )
+        if isinstance(target, ev.EventRetracted):
+            raise RuleRefused("R-OBL-1", "a retraction cannot itself be retracted")
         if any(isinstance(e, ev.EventRetracted) and e.target_id == event_id for e in self.events):
             raise RuleRefused("R-OBL-1", "this event was already retracted")
         return self._one(stamp, ev.EventRetracted, stamp.today, target_id=event_id, reason=reason)

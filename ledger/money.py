@@ -20,8 +20,12 @@ def parse_euro(text: str, field: str = "--amount") -> int:
         raise BadInput(field, text, "a negative amount is not allowed")
     m = _AMOUNT.fullmatch(raw)
     if not m:
+        if re.fullmatch(r"[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]{1,2}|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]{1,2}", raw):
+            raise BadInput(field, text, "no thousands separator: type 1000,00 or 1000.00")
         if re.fullmatch(r"[0-9]+[.,][0-9]{3,}", raw):
             raise BadInput(field, text, "more than two decimals")
+        if re.fullmatch(r"[0-9]{10,}(?:[.,][0-9]{1,2})?", raw):
+            raise BadInput(field, text, "too large: at most 999999999,99 euro")
         raise BadInput(field, text, "not an amount in euro (e.g. 64, 64.00 or 64,00)")
     whole, frac = m.group(1), (m.group(2) or "")
     return int(whole) * 100 + int(frac.ljust(2, "0") or 0)

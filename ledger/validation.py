@@ -148,7 +148,7 @@ def _valid_insz(digits: str) -> bool:
 def ogm(value: object, field: str = "--ogm") -> str:
     """The 12 digits of a structured message (OGM/VCS) with valid check digits."""
     if not isinstance(value, str) or not _OGM.fullmatch(value):
-        raise BadInput(field, value, "not a structured message +++123/4567/89012+++ (12 digits)")
+        raise BadInput(field, value, "not a structured message +++123/4567/89002+++ (12 digits)")
     # imported here: python-stdnum brings ssl and pydoc, which a clerk's status never needs
     from stdnum.be import ogm_vcs
     from stdnum.exceptions import ValidationError

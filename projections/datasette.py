@@ -16,9 +16,11 @@ import sqlite3
 from typing import Any
 
 from ledger.errors import BadInput
+from ledger.identity import FUNDS
 from projections.report_schema import (
     APP,
     INTERNAL,
+    NO_FUND,
     POSITION,
     SCHEMA_VERSION,
     SUMMARY_TABLES,
@@ -67,16 +69,27 @@ _FUND_YEAR = "WHERE 1 = 1 [[ AND fund = :fund ]] [[ AND year >= :year_from ]] [[
 _YEAR = "WHERE 1 = 1 [[ AND year >= :year_from ]] [[ AND year <= :year_to ]]"
 
 
-def _by_fund(measure: str, title: str, source: str) -> dict[str, Any]:
+# One colour per care fund in every chart (Vega-Lite would colour each chart by its own funds).
+_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#b279a2", "#72b7b2", "#9d9d9d")
+FUND_COLOURS = dict(zip((*FUNDS, NO_FUND), _COLOURS, strict=True))
+_FUND_COLOUR = {
+    "field": "fund",
+    "type": "nominal",
+    "title": "Care fund",
+    "scale": {"domain": list(FUND_COLOURS), "range": list(FUND_COLOURS.values())},
+}
+
+
+def _by_fund(measure: str, title: str, source: str, year: str = "Premium year") -> dict[str, Any]:
     return {
         "query": f"SELECT CAST(year AS TEXT) AS year, fund, {measure} AS value FROM {source} {_FUND_YEAR} "
         "ORDER BY year, fund",
         "display": {
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
-                "x": {"field": "year", "type": "ordinal", "title": "Premium year"},
+                "x": {"field": "year", "type": "ordinal", "title": year},
                 "y": {"field": "value", "type": "quantitative", "title": title},
-                "color": {"field": "fund", "type": "nominal", "title": "Care fund"},
+                "color": _FUND_COLOUR,
             },
         },
     }
@@ -115,7 +128,7 @@ def charts(db: str) -> dict[str, dict[str, Any]]:
             "encoding": {
                 "x": {"field": "year", "type": "ordinal", "title": "Year of eligibility"},
                 "y": {"field": "members", "type": "quantitative", "title": "Members"},
-                "color": {"field": "fund", "type": "nominal", "title": "Care fund"},
+                "color": _FUND_COLOUR,
             },
         },
     }
@@ -125,9 +138,11 @@ def charts(db: str) -> dict[str, dict[str, Any]]:
         "SELECT CAST(year AS TEXT), 'fines', SUM(fines) FROM summary_fines "
         f"{_FUND_YEAR} GROUP BY year ORDER BY 1, 2",
         "display": {
-            "mark": {"type": "line", "point": True, "tooltip": True},
+            # Bars side by side: as lines, a year with as many fines as letters hid one of them.
+            "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "x": {"field": "year", "type": "ordinal", "title": "Year of the letter"},
+                "xOffset": {"field": "what"},
                 "y": {"field": "number", "type": "quantitative", "title": "Number sent or imposed"},
                 "color": {"field": "what", "type": "nominal", "title": "Registered letters and fines"},
             },
@@ -137,7 +152,8 @@ def charts(db: str) -> dict[str, dict[str, Any]]:
         "arrears": _chart("Premium arrears by year and fund (euro)", db,
                           _by_fund("arrears_cents / 100.0", "Premium arrears (euro)", "summary_claims")),
         "fines": _chart("Open fines by year and fund (euro)", db,
-                        _by_fund("open_fines_cents / 100.0", "Open fines (euro)", "summary_fines")),
+                        _by_fund("open_fines_cents / 100.0", "Open fines (euro)", "summary_fines",
+                                 "Year of the letter")),
         "collections": _chart("Premiums claimed against collected, per year (euro)", db, collections),
         "letters": _chart("Registered letters and fines per year", db, letters),
         "eligible": _chart("Members becoming eligible for a care budget, per year", db, eligible),

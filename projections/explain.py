@@ -21,8 +21,9 @@ from ledger import parameters
 from ledger.history import History
 from ledger.rules import affiliation as aff
 from ledger.rules import premium as prem
+from ledger.rules.exemption import exemptions
 from ledger.rules.joining import window_on
-from ledger.rules.obligation import turns_26_year
+from ledger.rules.obligation import is_adult_in, turns_26_year
 from projections.status import Status
 from projections.timeline import KIND_NAMES, describe, fund_label, residence
 from projections.wording import and_list, day, eur, moment, public_source, title, years
@@ -251,6 +252,59 @@ def _premium(h: History, year: int, ya: prem.YearAccount) -> Step:
         + [r for a in ya.allocations for r in ref(a.payment)],
         source,
     )
+
+
+def _why_not_owed(h: History, year: int, claim: ev.Event) -> tuple[str, str, ev.Event | None] | None:
+    """(rule, reason, the fact that frees it) for a claim not owed on ``as_of``; None if owed."""
+    if not is_adult_in(h, year):
+        first = turns_26_year(h)
+        return "R-PREM-3", f"no premium is owed before {first}, the year of the 26th birthday", None
+    if prem.claim_void(h, claim):
+        for x in exemptions(h):
+            if x.reason == "death" and x.start < claim.on:
+                return "R-PREM-4", f"the member died on {day(x.start)}, before the claim", x.event
+            if x.reason != "death" and x.overlaps_year(year):
+                until = f" until {day(x.end)}" if x.end else ""
+                return (
+                    "R-PREM-4",
+                    (
+                        f"exempt from premiums ({x.reason.replace('-', ' ')}) from {day(x.start)}{until}: "
+                        "an exemption that covers any day of a year frees that year's premium"
+                    ),
+                    x.event,
+                )
+        return "R-PREM-4", "the year is exempt from premiums", None
+    if prem.covering_period(h, year) is None:
+        ended = [p for p in aff.periods(h) if p.end is not None and p.end.year < year]
+        if ended and ended[-1].closed_by is not None:  # cancelled (R-AFF-4), moved away, died
+            last, cancelled = ended[-1], isinstance(ended[-1].closed_by, ev.Cancelled)
+            why = " (cancelled for unpaid premiums)" if cancelled else ""
+            reason = f"no membership covers {year}: the membership ended on {day(last.end)}{why}"
+            return ("R-AFF-4" if cancelled else "R-PREM-9"), reason, last.closed_by
+        return "R-PREM-9", f"no membership covers {year} on {day(h.as_of)}: it is owed once one does", None
+    return None
+
+
+def _claims_not_owed(status: Status) -> list[Step]:
+    """Claims recorded but not owed on ``as_of``, each with the rule and the fact that free it."""
+    h, owed = status.history, status.account.years
+    steps: list[Step] = []
+    for year, claim in prem.claims(h).items():
+        found = None if year in owed else _why_not_owed(h, year, claim)
+        if found is None:
+            continue
+        rule, reason, cause = found
+        steps.append(
+            Step(
+                f"claim {year}",
+                {"claimed_cents": claim.amount_cents, "owed": False},
+                rule,
+                f"The {year} premium of {eur(claim.amount_cents)} was claimed by {_cited(claim)}, "
+                f"but is not owed: {reason}.",
+                ref(claim) + ref(cause),
+            )
+        )
+    return steps
 
 
 def _named_year(h: History, payment: ev.PremiumPaid) -> int | None:
@@ -484,7 +538,7 @@ def trace(status: Status) -> list[Step]:
     steps = _person(status) + _membership(status)
     for year, ya in sorted(status.account.years.items()):
         steps.append(_premium(status.history, year, ya))
-    steps += _unclaimed(status) + _payments(status) + _letters_and_fines(status)
+    steps += _claims_not_owed(status) + _unclaimed(status) + _payments(status) + _letters_and_fines(status)
     steps.append(_eligibility(status))
     return steps
 

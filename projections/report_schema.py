@@ -61,7 +61,7 @@ TABLES: tuple[Table, ...] = (
             C("region", "text", "Region of residence: flanders, brussels, wallonia or abroad."),
             C("situation", "text", "Insured situation (resident, works-in-flanders, …)."),
             C("health_fund", "text", "Health insurance fund as registered (NONE when none)."),
-            C("obligation", "text", "Compulsory, voluntary, early, none… (R-OBL-1..7)."),
+            C("obligation", "text", "compulsory, voluntary, exempt or excluded (R-OBL-1..7)."),
             C("affiliated", "bool", "Member of a care fund on the date."),
             C("fund", "text", "Care fund on the date (empty when not affiliated)."),
             C("kind", "text", "Kind of membership: compulsory, voluntary, automatic or early."),

@@ -79,5 +79,8 @@ def title(words: str) -> str:
 def mandate(debit: dict[str, object]) -> str:
     """A direct-debit mandate as ``status --json`` gives it, in words (R-PREM-8)."""
     first, until = debit["from_year"], debit["until_year"]
+    if until is not None and until < first:  # stopped before its first premium: it never debited
+        mandate_of = f"the mandate of {debit['requested_on']}"
+        return f"none: {mandate_of} was stopped before its first premium, {first} (R-PREM-8)"
     which = f"from {first}" if until is None else f"of {first}" if until == first else f"{first} to {until}"
     return f"premiums {which} (mandate of {debit['requested_on']}; R-PREM-8)"

@@ -192,6 +192,14 @@ def test_with_json_errors_are_one_json_object_on_stderr(sqlite_clerk: Clerk) -> 
     assert text.exit_code == 1 and text.stderr.startswith("refused: R-OBL-1: ")
 
 
+def test_a_question_about_a_moment_before_the_registration_says_so(clerk: Clerk) -> None:
+    """An auditor asking what the fund knew before the person was recorded is not told to register."""
+    clerk.register(B, "1985-06-15", "flanders", "CM", "2022-01-03")
+    out = clerk("status", B, "--known-on", "2020-01-01T00:00:00", expect=1).output
+    assert "R-OBL-1" in out and "was not registered as known on 2020-01-01T00:00:00" in out
+    assert "zorgkas register" not in out
+
+
 def test_demo_prints_a_readable_table_in_euro(sqlite_clerk: Clerk) -> None:
     out = sqlite_clerk("demo").output
     lines = out.splitlines()

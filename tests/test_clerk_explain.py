@@ -315,3 +315,64 @@ def test_r_prem_8_status_in_words_names_the_direct_debit_mandate(clerk: Clerk) -
     assert lines[-1] == "  direct debit: premiums of 2025 (mandate of 2025-01-10; R-PREM-8)"
     page = clerk("dossier", a, "--as-of", "2025-03-01", "--out", "-", today="2025-03-01").output
     assert "<td>Direct debit</td><td>premiums of 2025 (mandate of 2025-01-10; R-PREM-8)</td>" in page
+
+
+def test_r_prem_8_a_mandate_stopped_before_its_first_premium_reads_as_none(clerk: Clerk) -> None:
+    """Requested and stopped after 15 January, both from the next year: no premium is debited
+    (``until_year`` is the year before ``from_year``), never "premiums 2026 to 2025"."""
+    a = make_insz(date(1990, 2, 2), 48)
+    clerk.register(a, "1990-02-02", "flanders", "CM", "2023-12-01", "--resident-since", "1990-02-02")
+    clerk("affiliate", a, "--fund", "CM", "--on", "2024-01-02", today="2024-01-02")
+    clerk("direct-debit", a, "--requested-on", "2025-11-20", today="2025-11-20")
+    clerk("direct-debit", a, "--requested-on", "2025-11-21", "--stop", today="2025-11-21")
+    data = json.loads(clerk("status", a, "--json", today="2025-11-21").output)
+    assert data["direct_debit"] == {"requested_on": "2025-11-20", "from_year": 2026, "until_year": 2025}
+    lines = clerk("status", a, today="2025-11-21").output.splitlines()
+    want = "none: the mandate of 2025-11-20 was stopped before its first premium, 2026 (R-PREM-8)"
+    assert lines[-1] == f"  direct debit: {want}"
+
+
+def test_explain_says_why_a_recorded_claim_is_not_owed(clerk: Clerk) -> None:
+    """A claim that an exemption frees (R-PREM-4), or that no membership covers yet (R-PREM-9),
+    drops out of status; explain names the claim, the rule and the fact that frees it."""
+    a = make_insz(date(1998, 2, 2), 49)  # turns 26 in 2024: invited before joining (R-AFF-2)
+    clerk.register(a, "1998-02-02", "flanders", "CM", "2023-12-01", "--resident-since", "1998-02-02")
+    clerk("run", "invitations", "--year", "2024", "--on", "2024-01-15", today="2024-01-15")
+    before = json.loads(clerk("explain", a, "--as-of", "2024-02-01", "--json", today="2024-02-01").output)
+    step = next(s for s in before["trace"] if s["figure"] == "claim 2024")
+    assert step["rule"] == "R-PREM-9" and step["value"] == {"claimed_cents": 6200, "owed": False}
+    assert "no membership covers 2024 on 1 February 2024: it is owed once one does" in step["because"]
+    clerk("affiliate", a, "--fund", "CM", "--on", "2024-02-01", today="2024-02-01")
+    assert clerk.status(a, "--as-of", "2024-03-01", today="2024-03-01")["arrears"]["premiums_cents"] == 6200
+    clerk("exempt", a, "--reason", "debt-settlement", "--from", "2024-09-01", today="2024-10-01")
+    text = clerk("explain", a, "--as-of", "2024-10-01", today="2024-10-01").output
+    assert (
+        "but is not owed: exempt from premiums (debt settlement) from 1 September 2024: an exemption "
+        "that covers any day of a year frees that year's premium. [R-PREM-4]"
+    ) in text
+    data = json.loads(clerk("explain", a, "--as-of", "2024-10-01", "--json", today="2024-10-01").output)
+    step = next(s for s in data["trace"] if s["figure"] == "claim 2024")
+    assert [e["type"] for e in step["events"]] == ["PremiumInvited", "ExemptionGranted"]
+    assert data["status"]["premiums"] == []
+
+
+def test_explain_says_a_cancelled_membership_no_longer_covers_its_claims(clerk: Clerk) -> None:
+    """A voluntary member who left 2023 and 2024 unpaid is cancelled as from 2022 (R-AFF-4):
+    the claims of those years are named, with the cancellation, instead of vanishing."""
+    v = make_insz(date(1985, 5, 5), 50)
+    clerk.register(v, "1985-05-05", "brussels", "NONE", "2022-01-03", "--resident-since", "1985-05-05")
+    clerk("affiliate", v, "--fund", "VZK", "--voluntary", "--on", "2022-01-03", today="2022-01-03")
+    for year in (2022, 2023, 2024):
+        clerk("run", "invitations", "--year", str(year), "--on", f"{year}-01-15", today=f"{year}-01-15")
+    clerk("pay", v, "--amount", "54", "--on", "2022-01-20", today="2022-01-20")
+    clerk("run", "cancellations", "--year", "2024", "--on", "2024-12-20", today="2024-12-20")
+    data = json.loads(clerk("explain", v, "--json", today="2024-12-20").output)
+    steps = {s["figure"]: s for s in data["trace"]}
+    for year in (2023, 2024):
+        step = steps[f"claim {year}"]
+        assert step["rule"] == "R-AFF-4"
+        assert step["because"].endswith(
+            f"but is not owed: no membership covers {year}: the membership ended on "
+            "31 December 2022 (cancelled for unpaid premiums)."
+        )
+        assert [e["type"] for e in step["events"]] == ["PremiumInvited", "Cancelled"]

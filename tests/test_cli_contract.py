@@ -48,6 +48,23 @@ def test_bad_amounts_are_bad_input(typed: str) -> None:
         parse_euro(typed)
 
 
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("1.000,00", "no thousands separator"),
+        ("1,000.00", "no thousands separator"),
+        ("12.345.678,90", "no thousands separator"),
+        ("9999999999", "too large: at most 999999999,99 euro"),
+        ("99999999999999999999,00", "too large"),
+        ("64.001", "more than two decimals"),
+        ("1.000", "more than two decimals"),  # ambiguous: refused, never read as one euro
+    ],
+)
+def test_a_bad_amount_says_what_is_wrong_with_it(typed: str, why: str) -> None:
+    with pytest.raises(BadInput, match=why):
+        parse_euro(typed)
+
+
 def test_status_json_has_every_contract_key(clerk: Clerk) -> None:
     clerk.register(A, "1990-02-02", "flanders", "CM", "2020-01-01")
     data = clerk.status(A)

@@ -179,6 +179,24 @@ def test_every_key_of_status_json_is_in_the_cli_contract(tmp_path: Path) -> None
 def test_every_exit_code_is_in_the_cli_contract() -> None:
     for code in range(5):
         assert f"| `{code}` |" in CLI
+    top = CliRunner().invoke(cli, ["--help"]).output
+    for code in range(5):
+        assert f" {code} " in top, f"zorgkas --help does not name exit code {code}"
+
+
+def test_every_insz_and_structured_message_a_user_may_copy_is_valid() -> None:
+    """An example a clerk copies from the docs or a --help text must pass the validator."""
+    from ledger import validation
+
+    texts = [README, *(p.read_text(encoding="utf-8") for p in ROOT.glob("docs/*.md"))]
+    texts += [p.read_text(encoding="utf-8") for d in ("commands", "ledger") for p in ROOT.glob(f"{d}/*.py")]
+    inszs = {n for t in texts for n in re.findall(r"(?<![\d.])\d{11}(?![\d])", t)}
+    ogms = {m for t in texts for m in re.findall(r"\+\+\+\d{3}/\d{4}/\d{5}\+\+\+", t)}
+    assert inszs and ogms
+    for n in sorted(inszs):
+        validation.insz(n, "INSZ")
+    for m in sorted(ogms):
+        validation.ogm(m, "--ogm")
 
 
 INTERNAL = re.compile(r"\.\./shared|DOMAIN\.md|CONTRACT\.md|\bseeds?/|\bseeds? 00\d\b|\bseed file", re.I)

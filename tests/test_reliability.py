@@ -455,6 +455,15 @@ def test_a_retraction_of_a_stored_registration_is_refused_too(
     assert "R-OBL-1" in out
 
 
+def test_a_clerk_who_retracts_the_registration_is_told_what_corrects_it_instead(clerk: Clerk) -> None:
+    clerk.register(A, "1990-02-02", "flanders", "CM", "2021-01-01")
+    history = json.loads(clerk("history", A, "--json").output)
+    before = clerk("export", "-").output
+    out = clerk("retract", A, "--event", history[0]["id"], "--reason", "wrong region", expect=1).output
+    assert "R-OBL-1" in out and "registration cannot be retracted" in out and "`zorgkas move`" in out
+    assert clerk("export", "-").output == before
+
+
 def test_a_retraction_of_an_unknown_event_is_bad_input(sqlite_clerk: Clerk, tmp_path: Path) -> None:
     retract = _line("EventRetracted", target_id="6f1d3c2e-7a0b-4c4e-9f3a-2b1c0d9e8f7a", reason="x")
     out = _import(sqlite_clerk, tmp_path, [_registered(), retract], expect=2)

@@ -408,6 +408,17 @@ def test_docs_reporting_md_carries_the_current_data_dictionary() -> None:
     assert data_dictionary_markdown() in doc, "regenerate: python -m projections.report_schema"
 
 
+def test_the_data_dictionary_names_every_obligation_value_the_members_table_holds() -> None:
+    """``members.obligation`` holds ``status --json``'s obligation: the dictionary lists exactly those."""
+    from ledger.rules import obligation as ob
+    from projections.report_schema import BY_NAME
+
+    doc = next(c.doc for c in BY_NAME["members"].columns if c.name == "obligation")
+    for value in (ob.COMPULSORY, ob.VOLUNTARY, ob.EXEMPT, ob.EXCLUDED):
+        assert value in doc
+    assert "early" not in doc and "none" not in doc
+
+
 def test_an_older_reporting_database_is_rebuilt_with_a_message(sqlite_clerk: Clerk, tmp_path: Path) -> None:
     old = _path(tmp_path, "old.sqlite")
     shutil.copy(ROOT / "tests" / "data" / "reporting_schema1.sqlite", old)
@@ -461,6 +472,21 @@ def test_each_canned_query_and_chart_reads_an_index_or_a_summary(
     scans = [step for step in plan if step.startswith("SCAN ") and step.split()[1] in BIG]
     assert not scans, plan
     assert any(" USING " in step or "summary_" in step for step in plan), plan
+
+
+def test_every_chart_colours_a_fund_alike_and_names_the_year_it_counts() -> None:
+    """Vega-Lite colours each chart by the funds it happens to show: CM blue and VZK orange in
+    one, VZK teal in the next. The charts share one fund scale; fines count by the letter's year."""
+    found = charts("reporting")
+    scales = [
+        c["display"]["encoding"]["color"]["scale"]
+        for c in found.values()
+        if c["display"]["encoding"]["color"]["field"] == "fund"
+    ]
+    assert len(scales) == 3 and all(s == scales[0] for s in scales)
+    assert set(scales[0]["domain"]) >= {"CM", "NZV", "SOM", "LZ", "OZ", "VZK", "(none)"}
+    assert found["fines"]["display"]["encoding"]["x"]["title"] == "Year of the letter"
+    assert found["arrears"]["display"]["encoding"]["x"]["title"] == "Premium year"
 
 
 def test_the_reporting_database_opens_in_datasette_with_its_dashboard(
