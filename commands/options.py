@@ -227,6 +227,9 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(ctx: click.Context, store_url: str | None, clerk: str | None, **kwargs: Any) -> Any:
         root = ctx.find_root().params
+        for given in (store_url, root.get("store_url")):
+            if given is not None and not given.strip():  # not a path: never the default instead
+                raise BadInput("--store", given, "is empty: give a SQLite file or a postgresql:// URL")
         url = store_url or root.get("store_url") or os.environ.get("ZORGKAS_STORE") or DEFAULT_STORE
         who = _clerk(clerk, root.get("clerk"))
         session = Session(url, who, creates=_creates(ctx))

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.population import generate
+from commands.cli import cli
 from ledger import seal
 from tests.conftest import Clerk, make_insz
 
@@ -355,6 +357,19 @@ def test_an_odd_store_path_is_not_a_crash(tmp_path: Path, store: str) -> None:
     result = Clerk(store)("status", A, expect=None)
     assert result.exit_code in (1, 2, 4), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_an_empty_store_path_is_bad_input_not_the_default_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: bool
+) -> None:
+    # `--store "$UNSET_VARIABLE"` must not quietly register people in ./zorgkas.sqlite.
+    monkeypatch.chdir(tmp_path)
+    register = ["register", A, "--born", "1990-02-02", "--region", "flanders", "--health-fund", "CM"]
+    argv = ["--store", "", *register] if before else [*register, "--store", " "]
+    result = CliRunner().invoke(cli, argv, env={"ZORGKAS_STORE": ""})
+    assert result.exit_code == 2 and "--store" in result.output and "empty" in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_report_to_dev_null_is_not_a_crash(sqlite_clerk: Clerk) -> None:
