@@ -54,6 +54,7 @@ def fine_due(history: History, year: int) -> FineDue | None:
     unpaid = [y for y in letter.premium_years if y in acc.years and acc.years[y].outstanding_cents]
     if not unpaid:
         return None
+    # "The year before the fine": before the fine's own date (a late run in Y+1 looks at Y).
     reduced = history.entitled_on(jan1(day.year - 1))
     cents, source = parameters.fine_amount(day, reduced)
     return FineDue(year, cents, reduced, list(letter.premium_years), source)
