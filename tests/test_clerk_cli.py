@@ -157,7 +157,7 @@ def test_every_option_has_help_and_every_summary_fits() -> None:
         assert all(line.startswith("  ") and line[2] != " " for line in commands), "a summary wraps"
 
 
-WRITING = {"register", "move", "allowance", "affiliate", "pay", "switch", "exempt", "budget", "appeal",
+WRITING = {"register", "correct-registration", "move", "allowance", "affiliate", "pay", "switch", "exempt", "budget", "appeal",
            "death", "reverse-payment", "retract", "direct-debit", "adjust-claim", "import", "demo", "init",
            "checkpoint", "reseal"}  # fmt: skip
 
