@@ -127,7 +127,8 @@ class Member:
             raise RuleRefused(
                 "R-OBL-1",
                 f"{self.insz} is already registered; record changes with `zorgkas move` "
-                "or `zorgkas allowance`",
+                "or `zorgkas allowance`, a birth date or start of residence typed wrongly "
+                "with `zorgkas correct-registration`",
             )
         return self._one(
             stamp,
