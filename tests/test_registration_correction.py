@@ -286,3 +286,16 @@ def test_a_correction_of_the_birth_date_is_what_a_registration_with_it_would_giv
             "flanders",
         )
         assert a.history(day).registered.born == wrong  # the registration stays as recorded
+
+
+def test_explain_json_cites_the_registration_as_recorded_and_its_correction(sqlite_clerk: Clerk) -> None:
+    _register(sqlite_clerk)
+    _correct(sqlite_clerk, "--born", "1998-03-14", "--resident-since", "1998-03-14", "--reason", "typo")
+    trace = json.loads(sqlite_clerk("explain", A, "--as-of", "2024-02-01", "--json").output)
+    step = next(s for s in trace["trace"] if s["figure"] == "obligation")
+    assert [(e["type"], e["version"]) for e in step["events"]] == [
+        ("Registered", 1),
+        ("RegistrationCorrected", 2),
+    ]
+    assert step["events"][0]["says"].startswith("Registered: born 1997-03-14")
+    assert step["events"][1]["says"].endswith("; reason: typo")
