@@ -56,6 +56,7 @@ WHERE: dict[str, str] = {
     **dict.fromkeys(
         [
             "register",
+            "correct-registration",
             "move",
             "allowance",
             "affiliate",
@@ -162,6 +163,7 @@ SUMMARIES = {
     "allowance": "Record the increased allowance status (R-PREM-1).",
     "appeal": "Record the decision on a fine's appeal (R-FINE-2).",
     "budget": "Grant a monthly care budget (R-ELIG-1..3).",
+    "correct-registration": "Correct a birth date or residence start (R-OBL-1).",
     "checkpoint": "Sign the store's current head into a file.",
     "death": "Record a member's death (R-PREM-4).",
     "demo": "Load sample members and show their status.",

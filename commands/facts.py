@@ -1,5 +1,5 @@
 """Writing facts: register, move, allowance, affiliate, pay, switch, exempt, budget, appeal,
-and the corrections (reverse-payment, retract, death). Each appends events; ``--on`` is
+and the corrections (correct-registration, reverse-payment, retract, death). Each appends events; ``--on`` is
 the effective date. Nothing is written when a rule refuses (exit 1) or input is bad (2).
 """
 
@@ -91,6 +91,50 @@ def register(
             ),
         )
     )
+
+
+@click.command("correct-registration")
+@click.argument("insz", type=INSZ)
+@click.option("--born", type=DATE, default=None, help="The right birth date.")
+@click.option(
+    "--resident-since",
+    type=DATE,
+    default=None,
+    help="The right start of the registered residence (R-ELIG-1 counts from it).",
+)
+@click.option("--reason", type=REASON, required=True, help="Why the registration was wrong.")
+@store_options
+def correct_registration(
+    session: Session, insz: str, born: date | None, resident_since: date | None, reason: str
+) -> None:
+    """Correct the birth date or start of residence of a registration (R-OBL-1).
+
+    The registration stays as recorded; a new event names it and the right values,
+    which apply at every --as-of from now on (`retract` the correction to undo it).
+    Premiums already claimed stay recorded: one no longer owed (R-PREM-3) is shown as
+    such, and money paid on it becomes credit.
+
+    \b
+    Example:
+      zorgkas correct-registration 98010110389 --born 1998-01-10 \\
+          --reason "birth date typed wrongly"
+    """
+    if born is None and resident_since is None:
+        raise click.UsageError("give --born and/or --resident-since: the values to correct")
+    written = _write(
+        session,
+        insz,
+        lambda m: m.correct_registration(
+            session.stamp(), born=born, resident_since=resident_since, reason=reason
+        ),
+    )
+    for e in written:
+        if isinstance(e, ev.RegistrationCorrected):
+            values = [f"born {e.born.isoformat()}"] if e.born else []
+            if e.resident_since:
+                values.append(f"resident since {e.resident_since.isoformat()}")
+            click.echo(f"registration of {e.on.isoformat()} corrected: {', '.join(values)}")
+    _report(written)
 
 
 @click.command()
@@ -437,6 +481,7 @@ def adjust_claim(session: Session, insz: str, year: int, on: date, reason: str) 
 
 COMMANDS = [
     register,
+    correct_registration,
     move,
     allowance,
     affiliate,

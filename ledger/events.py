@@ -68,6 +68,26 @@ class Registered(Event, frozen=True):
     resident_since: date | None = None
 
 
+class RegistrationCorrected(Event, frozen=True, kw_only=True):
+    """A correction of the registration ``target_id`` (the member's ``Registered``): from
+    the moment it is known, the birth date and/or the start of residence are these.
+
+    It describes the person, as the registration does: its ``on`` is the registration's
+    own, and it applies at every ``as_of`` (``History.view``), filtered by recorded time
+    like every fact. The registration stays as recorded; a retraction of the correction
+    restores the earlier values.
+    """
+
+    target_id: uuid.UUID
+    born: date | None = None
+    resident_since: date | None = None
+    reason: str
+
+
+# The facts about who the person is: they apply at every ``as_of`` (``History.view``).
+PERSON: frozenset[type[Event]] = frozenset({Registered, RegistrationCorrected})
+
+
 class Moved(Event, frozen=True):
     """The person's residence (or insured situation) changed on ``on`` (R-OBL-1..6)."""
 
@@ -265,6 +285,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PremiumDeducted,
     PremiumAdjusted,
     DirectDebitRequested,
+    RegistrationCorrected,  # last: the import's guards number the types in this order
 )
 BY_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in EVENT_TYPES}
 
@@ -288,6 +309,7 @@ AnyEvent = (
     | PremiumDeducted
     | PremiumAdjusted
     | DirectDebitRequested
+    | RegistrationCorrected
 )
 
 # Upcasters turn the stored dict of version N into version N+1, keyed by (type, N).

@@ -7,7 +7,11 @@ reads a ``History``; nothing else filters events.
 
 Decision: the registration describes the person (birth date, first residence) and
 applies at every ``as_of``, whatever day it was recorded on; a move counts from its
-effective date.
+effective date. A correction of the registration (``RegistrationCorrected``: the birth
+date or the start of residence typed wrongly) describes the person too: it applies at
+every ``as_of`` from the moment it is recorded (``known_on`` shows the original before
+it), and ``registration`` is the registration with the corrections known in the view
+applied in recording order. The registration itself stays as recorded.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from datetime import date, datetime
 from functools import wraps
 from operator import attrgetter
 from typing import Any, TypeVar
+
+import msgspec
 
 from ledger import events as ev
 from ledger.errors import RuleRefused
@@ -38,6 +44,7 @@ class Residence:
 
 
 _on = attrgetter("on")  # the sort key of every view (in C: no Python call per event)
+_PERSON = ev.PERSON  # kept at every as_of: the registration and its corrections
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class History:
         # Exact types (no event type has subclasses): a comparison, not an isinstance call, per event.
         retracted = {e.target_id for e in known if type(e) is ev.EventRetracted}
         if not retracted:  # nothing retracted (most members): only the effective date filters
-            kept = tuple([e for e in known if e.on <= as_of or type(e) is ev.Registered])
+            kept = tuple([e for e in known if e.on <= as_of or type(e) in _PERSON])
             return cls(insz=insz, as_of=as_of, known_on=known_on, events=kept)
         kept = tuple(
             e
@@ -92,7 +99,7 @@ class History:
             if e.id not in retracted
             and not (isinstance(e, ev.PremiumAdjusted) and e.cause_id in retracted)
             and not isinstance(e, ev.EventRetracted)
-            and (e.on <= as_of or isinstance(e, ev.Registered))
+            and (e.on <= as_of or type(e) in _PERSON)
         )
         return cls(insz=insz, as_of=as_of, known_on=known_on, events=kept)
 
@@ -106,7 +113,7 @@ class History:
             insz=self.insz,
             as_of=as_of,
             known_on=self.known_on,
-            events=tuple([e for e in self.events if e.on <= as_of or type(e) is ev.Registered]),
+            events=tuple([e for e in self.events if e.on <= as_of or type(e) in _PERSON]),
         )
 
     def of(self, kind: type[E]) -> list[E]:
@@ -160,6 +167,18 @@ class History:
     # -- the person ----------------------------------------------------------------
     @property
     def registration(self) -> ev.Registered:
+        """The registration, with the corrections known in this view applied in recording
+        order (``registration_corrections``); the recorded one is ``registered``."""
+        by_type = self._by_type
+        regs = by_type.get(ev.Registered)
+        if regs and ev.RegistrationCorrected not in by_type:  # most members: as recorded
+            return regs[-1]  # type: ignore[return-value]
+        reg = self.registered  # refuses an unknown person
+        return self.memo("registration", lambda: corrected(reg, self.registration_corrections()))
+
+    @property
+    def registered(self) -> ev.Registered:
+        """The registration as it was recorded (R-OBL-1 refuses an unknown person)."""
         regs = self.of(ev.Registered)
         if not regs:
             if self.known_on is not None:  # an auditor's question about a past moment, not a clerk's slip
@@ -173,6 +192,14 @@ class History:
                 f"{self.insz} is not registered: record the person with `zorgkas register` first",
             )
         return regs[-1]
+
+    def registration_corrections(self) -> list[ev.RegistrationCorrected]:
+        """The corrections of the registration known in this view, in recording order
+        (the order of the member's stream), retracted ones left out."""
+        if ev.RegistrationCorrected not in self._by_type:
+            return []
+        target = self.registered.id
+        return [e for e in self.events if type(e) is ev.RegistrationCorrected and e.target_id == target]
 
     def check_registered(self) -> None:
         """Refuse (R-OBL-1) a question or command about a person the ledger does not know."""
@@ -225,3 +252,16 @@ class History:
             if getattr(e, "year", None) == year:
                 return e
         return None
+
+
+def corrected(reg: ev.Registered, corrections: Iterable[ev.RegistrationCorrected]) -> ev.Registered:
+    """``reg`` with the values of each correction (in the order given) put in its place."""
+    for c in corrections:
+        fields: dict[str, Any] = {}
+        if c.born is not None:
+            fields["born"] = c.born
+        if c.resident_since is not None:
+            fields["resident_since"] = c.resident_since
+        if fields:
+            reg = msgspec.structs.replace(reg, **fields)
+    return reg

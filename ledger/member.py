@@ -127,7 +127,8 @@ class Member:
             raise RuleRefused(
                 "R-OBL-1",
                 f"{self.insz} is already registered; record changes with `zorgkas move` "
-                "or `zorgkas allowance`",
+                "or `zorgkas allowance`, a birth date or start of residence typed wrongly "
+                "with `zorgkas correct-registration`",
             )
         return self._one(
             stamp,
@@ -138,6 +139,58 @@ class Member:
             health_fund=health_fund,
             situation=situation,
             resident_since=resident_since or on,
+        )
+
+    def correct_registration(
+        self, stamp: Stamp, *, born: date | None, resident_since: date | None, reason: str
+    ) -> list[ev.Event]:
+        """A correction of the registration's birth date and/or start of residence, typed
+        wrongly (R-OBL-1): a new event naming the registration, dated on the registration's
+        own day, applying at every as-of date from the moment it is recorded. The
+        registration stays as recorded; claims already recorded stay recorded (R-PREM-9)."""
+        if born is None and resident_since is None:
+            raise BadInput("--born", None, "give --born and/or --resident-since: the values to correct")
+        if born is not None:
+            stamp.check_not_future("--born", born)
+        if resident_since is not None:
+            stamp.check_not_future("--resident-since", resident_since)
+        h = self.recorded()
+        h.check_registered()
+        now = h.registration  # with the corrections already recorded
+        was_since = now.resident_since or now.on
+        new_born = born if born is not None else now.born
+        new_since = resident_since if resident_since is not None else was_since
+        if new_since < new_born:
+            if resident_since is not None:
+                raise BadInput(
+                    "--resident-since", resident_since.isoformat(), f"lies before the birth date {new_born}"
+                )
+            raise BadInput(
+                "--born",
+                new_born.isoformat(),
+                f"lies after the recorded start of residence {was_since}: correct --resident-since too",
+            )
+        moves = h.of(ev.Moved)
+        if resident_since is not None and moves and resident_since > moves[0].on:
+            raise BadInput(
+                "--resident-since",
+                resident_since.isoformat(),
+                f"lies after the move of {moves[0].on}: the residence registered began before it",
+            )
+        if new_born == now.born and new_since == was_since:
+            raise RuleRefused(
+                "R-OBL-1",
+                f"the registration of {self.insz} already says born {now.born}, resident since "
+                f"{was_since}: nothing to correct",
+            )
+        return self._one(
+            stamp,
+            ev.RegistrationCorrected,
+            h.registered.on,
+            target_id=h.registered.id,
+            born=new_born if new_born != now.born else None,
+            resident_since=new_since if new_since != was_since else None,
+            reason=reason,
         )
 
     def move(self, stamp: Stamp, *, region: str, situation: str, on: date) -> list[ev.Event]:
@@ -430,7 +483,8 @@ class Member:
             raise RuleRefused(
                 "R-OBL-1",
                 "a registration cannot be retracted: record a new region or insured situation "
-                "with `zorgkas move`, the increased allowance with `zorgkas allowance`",
+                "with `zorgkas move`, the increased allowance with `zorgkas allowance`, a birth "
+                "date or start of residence typed wrongly with `zorgkas correct-registration`",
             )
         if isinstance(target, ev.EventRetracted):
             raise RuleRefused("R-OBL-1", "a retraction cannot itself be retracted")

@@ -6,7 +6,8 @@ the guards below are the ones the commands enforce, checked against the member's
 stored events and the file's earlier lines. A refusal names the line and the rule:
 - R-OBL-1: one registration per person, first; a registration or a retraction is never
   retracted, nothing is retracted twice; a retraction names an earlier event of the same
-  member (else bad input, as ``retract --event`` with an unknown id);
+  member (else bad input, as ``retract --event`` with an unknown id); a correction of the
+  registration names the member's registration (an unknown id: bad input);
 - R-FUND-1: an affiliation or a switch only to the care fund of one's own health fund
   or the Vlaamse Zorgkas;
 - R-LET-1 and R-FINE-1 (decision: one letter per member and year, one fine per letter):
@@ -49,6 +50,7 @@ _CODE = {cls.__name__: i for i, cls in enumerate(ev.EVENT_TYPES, start=1)}
 _UNKNOWN = 0
 _NEVER_RETRACTED = {_CODE["Registered"], _CODE["EventRetracted"]}
 _PAYMENT = _CODE["PremiumPaid"]
+_REGISTERED = _CODE["Registered"]
 _CLAIMS = {_CODE["PremiumInvited"], _CODE["PremiumDeducted"]}
 _NAMES = {cls: cls.__name__ for cls in ev.EVENT_TYPES}
 _REMEMBERED = frozenset(
@@ -81,11 +83,12 @@ Recall = Callable[[str, bytes, int], int | None]
 
 def referenced_ids(fd: int, size: int, start: int = 0) -> set[bytes]:
     """The ids a line of the file names as its target (``keep``), read before the import:
-    ``bytes.find`` over whole lines for the keys of a retraction, a reversal and an
-    adjustment (1–2 seconds a GB). A line where that cannot read the id (an escaped key
-    or id, whitespace, an id not in its usual form) is decoded as JSON, so every id a line
-    names is found; it may find more (such a key inside a text: kept for nothing). The
-    guards' ``recall`` is left for a refusal's wording and for what no line names."""
+    ``bytes.find`` over whole lines for the keys of a retraction (and of a correction of
+    the registration), a reversal and an adjustment (1–2 seconds a GB). A line where that
+    cannot read the id (an escaped key or id, whitespace, an id not in its usual form) is
+    decoded as JSON, so every id a line names is found; it may find more (such a key inside
+    a text: kept for nothing). The guards' ``recall`` is left for a refusal's wording and
+    for what no line names."""
     found: set[bytes] = set()
     offset = start
     while offset < size:
@@ -338,6 +341,18 @@ class StreamCheck:
         if self._fact("retracted", e.target_id.bytes) is not None:
             raise _refused("R-OBL-1", line, f"the event {e.target_id} was already retracted")
 
+    def _correction(self, e: ev.RegistrationCorrected, line: int) -> None:
+        kind = self._kind_of(e.target_id.bytes, line)
+        if kind is None:
+            raise BadInput(
+                "target_id", str(e.target_id), f"no earlier event with this id for {self.insz}", line
+            )
+        if kind != _REGISTERED:
+            name = ev.EVENT_TYPES[kind - 1].__name__ if kind else "event"
+            raise _refused(
+                "R-OBL-1", line, f"a RegistrationCorrected names the member's Registered event, not a {name}"
+            )
+
     def _death(self, e: ev.Died, line: int) -> None:
         if self._fact("died", None) is not None:
             raise _refused("R-PREM-4", line, f"the death of {self.insz} was already recorded")
@@ -381,4 +396,5 @@ _GUARDS: dict[type, Any] = {
     ev.EventRetracted: StreamCheck._retraction,
     ev.PremiumAdjusted: StreamCheck._adjustment,
     ev.Died: StreamCheck._death,
+    ev.RegistrationCorrected: StreamCheck._correction,
 }

@@ -240,7 +240,14 @@ _POSITIVE = (ev.PremiumPaid, ev.FineImposed, ev.BudgetGranted)
 _TEXT_LIMITS = {"bank_ref": MAX_REF, "reason": MAX_TEXT, "evidence": MAX_TEXT, "source": MAX_TEXT}
 
 
-_OWN = (ev.Registered, ev.Affiliated, ev.PremiumInvited, ev.PremiumPaid, ev.FundSwitched)
+_OWN = (
+    ev.Registered,
+    ev.RegistrationCorrected,
+    ev.Affiliated,
+    ev.PremiumInvited,
+    ev.PremiumPaid,
+    ev.FundSwitched,
+)
 
 
 def _fields(cls: type[ev.Event]) -> _Fields:
@@ -415,6 +422,20 @@ class EventChecker:
                 fix["health_fund"] = health_fund(e.health_fund, "health_fund")
             if e.born > e.on and e.born > self.today:
                 raise BadInput("born", e.born.isoformat(), "lies in the future")
+        elif isinstance(e, ev.RegistrationCorrected):
+            # As ``correct-registration`` checks them: something to correct, a reason, a birth
+            # date not in the future and not after the start of residence it gives.
+            if e.born is None and e.resident_since is None:
+                raise BadInput(
+                    "born", None, "a correction of the registration needs born and/or resident_since"
+                )
+            text(e.reason, "reason", MAX_TEXT, required=True)
+            if e.born is not None and e.born > self.today:
+                raise BadInput("born", e.born.isoformat(), "lies in the future")
+            if e.resident_since is not None and e.resident_since > self.today:
+                raise BadInput("resident_since", e.resident_since.isoformat(), "lies in the future")
+            if e.born is not None and e.resident_since is not None and e.resident_since < e.born:
+                raise BadInput("resident_since", e.resident_since.isoformat(), f"lies before born {e.born}")
         elif isinstance(e, ev.Affiliated):
             rule_id(e.rule, "rule")
         elif isinstance(e, (ev.PremiumInvited, ev.PremiumPaid)):

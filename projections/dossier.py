@@ -197,6 +197,13 @@ def _correction_lane(s: Scale, y: dict[str, int], h: History, entries: list[time
         _mark(s, y["Corrections"], a.on, "cross", "#e67e22", f"{timeline.describe(a)} on {a.on}", "adjusted")
         for a in h.of(ev.PremiumAdjusted)
     ]
+    # A registration is never changed either: its correction names it and applies from the
+    # moment it was recorded, drawn on the registration's own day (its effective date).
+    out += [
+        _mark(s, y["Corrections"], c.on, "cross", "#2c7fb8", timeline.describe(c, _registration_of(h)),
+              "registration corrected")
+        for c in h.registration_corrections()
+    ]  # fmt: skip
     # Retracted facts are left out of a History view; the entries still hold the retraction.
     out += [
         _mark(s, y["Corrections"], x.event.on, "cross", "#7b5ea7", x.text, "retraction")
@@ -204,6 +211,12 @@ def _correction_lane(s: Scale, y: dict[str, int], h: History, entries: list[time
         if isinstance(x.event, ev.EventRetracted)
     ]
     return out
+
+
+def _registration_of(h: History) -> timeline.Lookup:
+    """The lookup a correction's sentence needs: the registration as recorded."""
+    reg = h.registered
+    return lambda event_id: reg if event_id == reg.id else None
 
 
 def _frame(s: Scale, y: dict[str, int], height: int) -> list[str]:
@@ -413,9 +426,7 @@ def _knowledge_html(then: Status, now: Status, events: list[ev.Event], known_on:
     else:
         table = "<p>Every figure was the same then as it is now.</p>"
     later = [
-        e
-        for e in events
-        if e.recorded_at > known_on and (e.on <= now.history.as_of or isinstance(e, ev.Registered))
+        e for e in events if e.recorded_at > known_on and (e.on <= now.history.as_of or type(e) in ev.PERSON)
     ]
     if later:
         found = timeline.entries(later, now.history.as_of)
@@ -474,7 +485,12 @@ def render(
         sections += ["<h2>5. What the fund knew then</h2>", known]
     sections += [f"<h2>{6 if known_on else 5}. Events</h2>", _events_html(entries)]
     title = f"Case dossier {insz_label(insz)}"
-    meta = f"Born {day(reg.born)} · health fund {escape(reg.health_fund)} · situation on {day(as_of)}" + (
+    born = f"Born {day(reg.born)}" + (
+        f" (corrected; registered as {day(now.history.registered.born)})"
+        if reg.born != now.history.registered.born
+        else ""
+    )
+    meta = f"{born} · health fund {escape(reg.health_fund)} · situation on {day(as_of)}" + (
         f" · compared with what was known on {moment(known_on)} UTC" if known_on else ""
     )
     return (

@@ -25,7 +25,7 @@ from ledger.rules.exemption import exemptions
 from ledger.rules.joining import window_on
 from ledger.rules.obligation import is_adult_in, turns_26_year
 from projections.status import Status
-from projections.timeline import KIND_NAMES, describe, fund_label, residence
+from projections.timeline import KIND_NAMES, correction_values, describe, fund_label, residence
 from projections.wording import and_list, day, eur, moment, public_source, title, years
 
 ALLOCATION_ORDER = (
@@ -89,13 +89,20 @@ def _person(status: Status) -> list[Step]:
         f"26th birthday. On {day(as_of)} living {residence(res.region, res.situation)} "
         f"(since {day(res.since)}): {ob.status} — {ob.reason}."
     )
+    corrections = h.registration_corrections()
+    for c in corrections:
+        text += (
+            f" The registration was corrected: {correction_values(c, h.registered)}; reason: "
+            f"{c.reason} (recorded {moment(c.recorded_at)} by {c.clerk})."
+        )
+    cited = ref(h.registered) + [r for c in corrections for r in ref(c)]
     return [
         Step(
             "obligation",
             ob.status,
             ob.rule,
             text,
-            ref(reg) + (ref(res.event) if res.event is not reg else []),
+            cited + (ref(res.event) if res.event is not reg else []),
         )
     ]
 

@@ -207,13 +207,12 @@ _DATE_FIELDS = {
 def _date_fields(kind: type) -> tuple[tuple[str, timedelta], ...]:
     """The date fields of ``_DATE_FIELDS`` an event type has that can lie after a view's
     ``as_of``, looked up once per type. A view holds only events effective by its
-    ``as_of`` (``History.view``), the registration excepted: no other ``on`` is later."""
+    ``as_of`` (``History.view``), the registration and its corrections excepted: no other
+    ``on`` is later. A correction's ``resident_since`` is named as the registration's is."""
     found = _FIELDS_OF.get(kind)
     if found is None:
         found = _FIELDS_OF[kind] = tuple(
-            (n, a)
-            for n, a in _DATE_FIELDS.items()
-            if hasattr(kind, n) and (n != "on" or kind is ev.Registered)
+            (n, a) for n, a in _DATE_FIELDS.items() if hasattr(kind, n) and (n != "on" or kind in ev.PERSON)
         )
     return found
 

@@ -57,7 +57,7 @@ TABLES: tuple[Table, ...] = (
         (
             C("member", "key", "Pseudonym of the INSZ (HMAC-SHA256 with the fund's key, 20 hex digits)."),
             C("insz", "text", "The INSZ number itself, only in an extract made with --with-insz."),
-            C("born_year", "year", "Year of birth."),
+            C("born_year", "year", "Year of birth (as corrected by correct-registration, if it was)."),
             C("region", "text", "Region of residence: flanders, brussels, wallonia or abroad."),
             C("situation", "text", "Insured situation (resident, works-in-flanders, …)."),
             C("health_fund", "text", "Health insurance fund as registered (NONE when none)."),

@@ -2,8 +2,8 @@
 
 Each event reads as one sentence (``describe``); each entry carries the marks of the
 corrections that touch it (a reversed payment, a retracted fact, a fine annulled by an
-upheld appeal), so a correction is always shown next to what it corrects. The order is
-by effective date (events of one day in recording order), or by recorded time.
+upheld appeal, a corrected registration), so a correction is always shown next to what
+it corrects. The order is by effective date (events of one day in recording order), or by recorded time.
 
 Corrections are read from what was known at ``known_on``: a retraction recorded later
 does not mark anything as seen then; a reversal or appeal dated after ``as_of`` has not
@@ -56,6 +56,22 @@ def _registered(e: ev.Registered, _: Lookup) -> str:
         f"Registered: born {e.born.isoformat()}, living {residence(e.region, e.situation)}{since}, "
         f"health fund {e.health_fund}"
     )
+
+
+def correction_values(e: ev.RegistrationCorrected, was: ev.Event | None) -> str:
+    """The values a registration's correction gives, with the registered ones (``was``)."""
+    parts = []
+    for name, words in (("born", "born"), ("resident_since", "resident since")):
+        value = getattr(e, name)
+        if value is not None:
+            old = getattr(was, name, None) if isinstance(was, ev.Registered) else None
+            registered = f" (registered as {old.isoformat()})" if old is not None else ""
+            parts.append(f"{words} {value.isoformat()}{registered}")
+    return ", ".join(parts)
+
+
+def _registration_corrected(e: ev.RegistrationCorrected, find: Lookup) -> str:
+    return f"Registration corrected: {correction_values(e, find(e.target_id))}; reason: {e.reason}"
 
 
 def _paid(e: ev.PremiumPaid, _: Lookup) -> str:
@@ -139,6 +155,7 @@ Lookup = Callable[[Any], "ev.Event | None"]
 
 _WORDS: dict[type, Callable[[Any, Lookup], str]] = {
     ev.Registered: _registered,
+    ev.RegistrationCorrected: _registration_corrected,
     ev.Moved: lambda e, _: f"Moved: now living {residence(e.region, e.situation)}",
     ev.AllowanceChanged: lambda e, _: (
         "Increased allowance begins" if e.entitled else "Increased allowance ends"
@@ -222,11 +239,12 @@ def entries(
     """The member's events known at ``known_on`` with effective date up to ``as_of``, in words."""
     known = [e for e in events if known_on is None or e.recorded_at <= known_on]
     by_id = {e.id: e for e in known}
-    shown = [e for e in known if e.on <= as_of or isinstance(e, ev.Registered)]
+    shown = [e for e in known if e.on <= as_of or type(e) in ev.PERSON]
     found = {e.id: Entry(e, describe(e, by_id.get)) for e in shown}
     fines = {e.year: e for e in shown if isinstance(e, ev.FineImposed)}
+    retracted = {e.target_id for e in shown if isinstance(e, ev.EventRetracted)}
     for e in shown:
-        _mark(e, found, fines)
+        _mark(e, found, fines, retracted)
     order: Callable[[Entry], Any] = (
         (lambda x: (x.event.recorded_at, x.event.originator_version))
         if by_recorded
@@ -235,7 +253,9 @@ def entries(
     return sorted(found.values(), key=order)
 
 
-def _mark(e: ev.Event, found: dict[Any, Entry], fines: dict[int, ev.FineImposed]) -> None:
+def _mark(
+    e: ev.Event, found: dict[Any, Entry], fines: dict[int, ev.FineImposed], retracted: set[Any]
+) -> None:
     """Put the marks of one correcting event on what it corrects (and on itself)."""
     when = e.on.isoformat()
     if isinstance(e, ev.PaymentReversed) and e.payment_id in found:
@@ -247,6 +267,18 @@ def _mark(e: ev.Event, found: dict[Any, Entry], fines: dict[int, ev.FineImposed]
         target = found[e.target_id]
         target.marks.update(retracted_by=str(e.id), retracted_on=when)
         target.notes.append(f"retracted on {when}: {e.reason}")
+        found[e.id].marks["corrects"] = str(e.target_id)
+    elif isinstance(e, ev.RegistrationCorrected) and e.target_id in found:
+        # Not void, as a retracted fact is: the registration's values are replaced from the
+        # moment the correction is recorded (its own date is the registration's).
+        target = found[e.target_id]
+        recorded = e.recorded_at.date().isoformat()
+        note = f"corrected, recorded {recorded}: {correction_values(e, None)} ({e.reason})"
+        if e.id in retracted:
+            note += ", a correction since retracted"
+        else:
+            target.marks.setdefault("corrected_by", []).append(str(e.id))
+        target.notes.append(note)
         found[e.id].marks["corrects"] = str(e.target_id)
     elif isinstance(e, ev.FineAppealDecided) and e.fine_year in fines:
         fine = fines[e.fine_year]

@@ -157,9 +157,9 @@ def test_every_option_has_help_and_every_summary_fits() -> None:
         assert all(line.startswith("  ") and line[2] != " " for line in commands), "a summary wraps"
 
 
-WRITING = {"register", "move", "allowance", "affiliate", "pay", "switch", "exempt", "budget", "appeal",
-           "death", "reverse-payment", "retract", "direct-debit", "adjust-claim", "import", "demo", "init",
-           "checkpoint", "reseal"}  # fmt: skip
+WRITING = {"register", "correct-registration", "move", "allowance", "affiliate", "pay", "switch", "exempt",
+           "budget", "appeal", "death", "reverse-payment", "retract", "direct-debit", "adjust-claim",
+           "import", "demo", "init", "checkpoint", "reseal"}  # fmt: skip
 
 
 def test_clerk_is_offered_only_on_commands_that_write() -> None:
