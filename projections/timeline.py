@@ -242,9 +242,15 @@ def entries(
     shown = [e for e in known if e.on <= as_of or type(e) in ev.PERSON]
     found = {e.id: Entry(e, describe(e, by_id.get)) for e in shown}
     fines = {e.year: e for e in shown if isinstance(e, ev.FineImposed)}
-    retracted = {e.target_id for e in shown if isinstance(e, ev.EventRetracted)}
+    # A retraction applies at every as-of date once it is known (``History.view``): one
+    # dated after ``as_of`` is not listed, but still marks what it retracts.
+    retractions = [e for e in known if type(e) is ev.EventRetracted]
+    retracted = {e.target_id for e in retractions}
     for e in shown:
         _mark(e, found, fines, retracted)
+    for e in retractions:
+        if e.id not in found and e.target_id in found:
+            _retracted(e, found[e.target_id])
     order: Callable[[Entry], Any] = (
         (lambda x: (x.event.recorded_at, x.event.originator_version))
         if by_recorded
@@ -264,9 +270,7 @@ def _mark(
         target.notes.append(f"reversed on {when}")
         found[e.id].marks["corrects"] = str(e.payment_id)
     elif isinstance(e, ev.EventRetracted) and e.target_id in found:
-        target = found[e.target_id]
-        target.marks.update(retracted_by=str(e.id), retracted_on=when)
-        target.notes.append(f"retracted on {when}: {e.reason}")
+        _retracted(e, found[e.target_id])
         found[e.id].marks["corrects"] = str(e.target_id)
     elif isinstance(e, ev.RegistrationCorrected) and e.target_id in found:
         # Not void, as a retracted fact is: the registration's values are replaced from the
@@ -288,6 +292,12 @@ def _mark(
         found[fine.id].notes.append(
             f"annulled on appeal on {when}" if e.upheld else f"appeal rejected on {when}"
         )
+
+
+def _retracted(e: ev.EventRetracted, target: Entry) -> None:
+    when = e.on.isoformat()
+    target.marks.update(retracted_by=str(e.id), retracted_on=when)
+    target.notes.append(f"retracted on {when}: {e.reason}")
 
 
 def to_json(entry: Entry) -> dict[str, Any]:

@@ -299,3 +299,27 @@ def test_explain_json_cites_the_registration_as_recorded_and_its_correction(sqli
     ]
     assert step["events"][0]["says"].startswith("Registered: born 1997-03-14")
     assert step["events"][1]["says"].endswith("; reason: typo")
+
+
+def test_a_retraction_dated_after_as_of_still_marks_what_it_retracts(clerk: Clerk) -> None:
+    """A retraction applies at every as-of date once recorded, so ``history --as-of`` before
+    its own date marks the retracted correction (and payment) as ``status`` ignores them."""
+    _register(clerk)
+    clerk("pay", A, "--amount", "58", "--on", "2023-03-01", "--bank-ref", "B-1", today="2023-03-01")
+    _correct(clerk, "--born", "1998-03-14", "--resident-since", "1998-03-14", "--reason", "typo")
+    reg, paid, fix = _history(clerk)[:3]
+    for event in (fix, paid):
+        clerk("retract", A, "--event", event["id"], "--reason", "wrong", today="2024-02-02",
+              now="2024-02-02T09:00:00")  # fmt: skip
+    then = json.loads(clerk("history", A, "--json", "--as-of", "2023-12-31").output)
+    assert [e["type"] for e in then] == ["Registered", "PremiumPaid", "RegistrationCorrected"]  # versions
+    assert "corrected_by" not in then[0]  # the correction no longer applies ...
+    assert then[2]["retracted_by"] and then[1]["retracted_by"]  # ... nor does the payment
+    status = clerk.status(A, "--as-of", "2023-12-31")
+    assert (status["obligation"], status["credit_cents"]) == ("compulsory", 0)
+    text = clerk("history", A, "--as-of", "2023-12-31").output
+    assert "(typo), a correction since retracted]" in text and "[retracted on 2024-02-02: wrong]" in text
+    # As known before the retractions, nothing is marked.
+    known = ("--as-of", "2023-12-31", "--known-on", "2024-02-01T10:00")
+    before = json.loads(clerk("history", A, "--json", *known).output)
+    assert before[0]["corrected_by"] == [fix["id"]] and "retracted_by" not in before[1]
