@@ -175,12 +175,22 @@ def _workers(ledger: Ledger) -> int:
 
     ``ZORGKAS_REPORT_WORKERS`` overrides; small stores are rebuilt in-process.
     """
-    forced = os.environ.get("ZORGKAS_REPORT_WORKERS")
-    if forced:
-        return max(1, int(forced))
+    forced = _forced_workers()
+    if forced is not None:
+        return forced
     if ledger.count_events() < PARALLEL_FROM_EVENTS:
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _forced_workers() -> int | None:
+    """``ZORGKAS_REPORT_WORKERS``, if set: ASCII digits, as every number (docs/cli.md)."""
+    forced = os.environ.get("ZORGKAS_REPORT_WORKERS")
+    if not forced:
+        return None
+    if not (forced.isascii() and forced.isdigit()):
+        raise BadInput("ZORGKAS_REPORT_WORKERS", forced, "not a number of processes (ASCII digits)")
+    return max(1, int(forced))
 
 
 FRAME = struct.Struct("<Q")  # the length of one frame of rows, before it
@@ -335,6 +345,7 @@ def export_report(
 ) -> str:
     """Bring the reporting database up to the event log; returns a one-line summary."""
     run = Run(as_of, known_on, b"" if with_insz else pseudonym_key(), with_insz, nightly)
+    _forced_workers()  # bad input before the target is opened (a rebuild reads it again)
     target = open_target(target_url, ledger.url)
     if not is_postgres(target_url):
         real = os.path.realpath(target_url)

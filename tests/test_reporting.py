@@ -305,6 +305,19 @@ def test_a_parallel_rebuild_equals_an_in_process_one(
     )
 
 
+@pytest.mark.parametrize("value", ["two", "\u0662", "1.5", "-1"])
+def test_a_report_workers_variable_that_is_not_a_number_is_bad_input(
+    sqlite_clerk: Clerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # "No input, file or environment may cause" exit 3: int() of it was a ValueError.
+    _history(sqlite_clerk)
+    target = _path(tmp_path, "r.sqlite")
+    monkeypatch.setenv("ZORGKAS_REPORT_WORKERS", value)
+    out = sqlite_clerk("report", "--to", target, expect=2).output
+    assert "ZORGKAS_REPORT_WORKERS" in out and "ASCII digits" in out
+    assert not os.path.exists(target)
+
+
 def _store_files(clerk: Clerk, tmp_path: Path) -> list[str]:
     return (
         [n for n in os.listdir(tmp_path) if n.startswith("zorgkas.sqlite")]
