@@ -128,6 +128,9 @@ def verify(session: Session, checkpoint_file: str | None, public_key: str | None
     """
     from ledger import checkpoint, seal
 
+    for flag, given in (("--checkpoint", checkpoint_file), ("--public-key", public_key)):
+        if given is not None and not given.strip():  # "$UNSET": never a verify without the proof
+            raise BadInput(flag, given, "is empty: give the file")
     if (checkpoint_file is None) != (public_key is None):
         raise BadInput("--checkpoint", checkpoint_file, "give --checkpoint and --public-key together")
     signed = None

@@ -281,6 +281,20 @@ def test_a_checkpoint_signed_by_another_key_or_edited_is_refused(sqlite_clerk: C
     assert "not signed by" in edited.output
 
 
+@pytest.mark.parametrize("empty", [("", ""), ("", "PUB"), ("CP", " ")])
+def test_an_empty_checkpoint_or_public_key_is_bad_input_not_a_verify_without_the_proof(
+    sqlite_clerk: Clerk, tmp_path: Path, empty: tuple[str, str]
+) -> None:
+    # `verify --checkpoint "$CP" --public-key "$PUB"` with a variable unset printed "verified" (exit 0).
+    _populate(sqlite_clerk)
+    sqlite_clerk("keygen", str(tmp_path / "k"))
+    sqlite_clerk("checkpoint", str(tmp_path / "c"), "--signing-key", str(tmp_path / "k" / "signing.key"))
+    named = {"CP": str(tmp_path / "c"), "PUB": str(tmp_path / "k" / "signing.pub")}
+    cp, pub = (named.get(v, v) for v in empty)
+    out = sqlite_clerk("verify", "--checkpoint", cp, "--public-key", pub, expect=2).output
+    assert "is empty" in out and "verified" not in out
+
+
 def test_keygen_makes_a_private_key_only_its_owner_reads_and_never_overwrites(tmp_path: Path) -> None:
     clerk = Clerk(str(tmp_path / "s.sqlite"))
     clerk("keygen", str(tmp_path / "k"))
