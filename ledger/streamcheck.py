@@ -13,7 +13,8 @@ stored events and the file's earlier lines. A refusal names the line and the rul
 - R-LET-1 and R-FINE-1 (decision: one letter per member and year, one fine per letter):
   no fine without the registered letter of that year;
 - R-FINE-2: an appeal only against a fine, decided once;
-- R-PREM-7: a reversal only of an earlier payment of the same member, once;
+- R-PREM-7: a reversal only of an earlier payment of the same member, once; a bank
+  reference once per member (``pay`` reports a repeat as a duplicate);
 - R-PREM-4: one death;
 - R-PREM-9: an adjustment only of an earlier claim (invitation or deduction) of the same
   member.
@@ -22,9 +23,10 @@ A structural mistake (an event before the registration, an unknown retraction ta
 bad input (exit 2); a fact the rules forbid is a rule refusal (exit 1).
 
 Memory grows with members, not events: a member's guards keep a few small dicts for
-letters, fines and corrections, and the id and type (17 bytes) only of the events a line of
-the file names (``keep``: the ids of "target_id", "payment_id" or "claim_id" anywhere in
-the file, found by ``referenced_ids`` before the import starts). Any other id is asked of
+letters, fines and corrections, 8 bytes per bank reference, and the id and type
+(17 bytes) only of the events a line of the file names (``keep``: the ids of
+"target_id", "payment_id" or "claim_id" anywhere in the file, found by
+``referenced_ids`` before the import starts). Any other id is asked of
 ``recall`` (the member's stored events and earlier lines, read again): only a refusal's
 wording takes that slow and exact path, once (the import stops there). Without ``keep``
 (input that cannot be read twice: a pipe) every id is kept, 17 bytes an event.
