@@ -225,6 +225,8 @@ def keygen(folder: str, cipher: bool) -> None:
     """
     from ledger import checkpoint
 
+    if not folder.strip():  # an unset variable: not the current folder instead
+        raise BadInput("DIR", folder, "is empty: give the folder for the keys")
     if cipher:
         click.echo(f"cipher key {checkpoint.cipher_keygen(folder)} (keep it secret, and a copy safe)")
         return

@@ -303,6 +303,16 @@ def test_keygen_makes_a_private_key_only_its_owner_reads_and_never_overwrites(tm
     assert "already holds" in clerk("keygen", str(tmp_path / "k"), expect=2).output
 
 
+@pytest.mark.parametrize("cipher", [[], ["--cipher"]])
+def test_keygen_into_an_empty_folder_name_is_bad_input_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cipher: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where an unset `$DIR` would have put the keys
+    out = Clerk(str(tmp_path / "s.sqlite"))("keygen", "", *cipher, expect=2).output
+    assert "DIR" in out and "is empty" in out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_seal_key_is_made_owner_only_on_first_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
