@@ -21,7 +21,6 @@ from ledger import parameters
 from ledger.history import History
 from ledger.rules import affiliation as aff
 from ledger.rules import premium as prem
-from ledger.rules.exemption import exemptions
 from ledger.rules.joining import window_on
 from ledger.rules.obligation import is_adult_in, turns_26_year
 from projections.status import Status
@@ -266,21 +265,19 @@ def _why_not_owed(h: History, year: int, claim: ev.Event) -> tuple[str, str, ev.
     if not is_adult_in(h, year):
         first = turns_26_year(h)
         return "R-PREM-3", f"no premium is owed before {first}, the year of the 26th birthday", None
-    if prem.claim_void(h, claim):
-        for x in exemptions(h):
-            if x.reason == "death" and x.start < claim.on:
-                return "R-PREM-4", f"the member died on {day(x.start)}, before the claim", x.event
-            if x.reason != "death" and x.overlaps_year(year):
-                until = f" until {day(x.end)}" if x.end else ""
-                return (
-                    "R-PREM-4",
-                    (
-                        f"exempt from premiums ({x.reason.replace('-', ' ')}) from {day(x.start)}{until}: "
-                        "an exemption that covers any day of a year frees that year's premium"
-                    ),
-                    x.event,
-                )
-        return "R-PREM-4", "the year is exempt from premiums", None
+    x = prem.freeing_exemption(h, claim)
+    if x is not None:
+        if x.reason == "death":
+            return "R-PREM-4", f"the member died on {day(x.start)}, before the claim", x.event
+        until = f" until {day(x.end)}" if x.end else ""
+        return (
+            "R-PREM-4",
+            (
+                f"exempt from premiums ({x.reason.replace('-', ' ')}) from {day(x.start)}{until}: "
+                "an exemption that covers any day of a year frees that year's premium"
+            ),
+            x.event,
+        )
     if prem.covering_period(h, year) is None:
         ended = [p for p in aff.periods(h) if p.end is not None and p.end.year < year]
         if ended and ended[-1].closed_by is not None:  # cancelled (R-AFF-4), moved away, died

@@ -48,7 +48,7 @@ from ledger import events as ev
 from ledger import parameters
 from ledger.history import History
 from ledger.rules.affiliation import Period, periods
-from ledger.rules.exemption import exempt_year, exemptions
+from ledger.rules.exemption import Exemption, exempt_year, exemptions
 from ledger.rules.obligation import is_adult_in
 
 Claim = ev.PremiumInvited | ev.PremiumDeducted
@@ -98,15 +98,19 @@ def claims(history: History) -> dict[int, Claim]:
 
 def claim_void(history: History, claim: Claim) -> bool:
     """R-PREM-3, R-PREM-4: a claim for a year without premium, or made after the death."""
-    if not is_adult_in(history, claim.year):
-        return True
+    return not is_adult_in(history, claim.year) or freeing_exemption(history, claim) is not None
+
+
+def freeing_exemption(history: History, claim: Claim) -> Exemption | None:
+    """R-PREM-4: the exemption that frees ``claim`` (one covering any day of its year), or
+    the death before it was made; None when none does."""
     for x in exemptions(history):
         if x.reason == "death":
             if x.start < claim.on:
-                return True
+                return x
         elif x.overlaps_year(claim.year):
-            return True
-    return False
+            return x
+    return None
 
 
 def covering_period(history: History, year: int) -> Period | None:
