@@ -457,10 +457,13 @@ class Member:
             )
 
     def payment_by_ref(self, bank_ref: str) -> ev.PremiumPaid | None:
-        return next(
-            (e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref),
-            None,
-        )
+        """The payment recorded with this bank reference, unless it was retracted (recorded
+        wrongly: the clerk records it again, with the same reference)."""
+        found = [e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref]
+        if not found:
+            return None
+        retracted = {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
+        return next((e for e in found if e.id not in retracted), None)
 
     def reverse_payment(self, stamp: Stamp, *, bank_ref: str, on: date, reason: str) -> list[ev.Event]:
         """A correction: the bank took the payment back; history keeps both."""
