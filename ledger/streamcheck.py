@@ -39,7 +39,8 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Container, Iterable
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -57,7 +58,7 @@ _CLAIMS = {_CODE["PremiumInvited"], _CODE["PremiumDeducted"]}
 _NAMES = {cls: cls.__name__ for cls in ev.EVENT_TYPES}
 _REMEMBERED = frozenset(
     ["Registered", "RegisteredLetterSent", "FineImposed", "FineAppealDecided", "PaymentReversed", "Died"]
-    + ["EventRetracted", "PremiumPaid"]
+    + ["EventRetracted", "PremiumPaid", "RegistrationCorrected", "Moved"]
 )
 
 
@@ -73,6 +74,9 @@ class Stored(msgspec.Struct):
     payment_id: uuid.UUID | None = None
     target_id: uuid.UUID | None = None
     bank_ref: str | None = None
+    on: date | None = None
+    born: date | None = None
+    resident_since: date | None = None
 
 
 stored_decoder = msgspec.json.Decoder(Stored)
@@ -171,7 +175,7 @@ class StreamCheck:
         self.health_fund: str | None = "" if registered else None  # set by the registration
         self.ids: bytearray | None = None  # 16 bytes per event kept, in stream order
         self.kinds: bytearray | None = None  # the event type's code, per event kept
-        self.facts: dict[tuple[str, Any], bytes] | None = None  # (what, key) -> event id
+        self.facts: dict[tuple[str, Any], Any] | None = None  # (what, key) -> event id (mostly)
         # A 64-bit hash of each bank reference the member's payments carry, end to end: 8
         # bytes each, not the text (a member has a payment a year, a fund millions of
         # members), in one bytes object (a bytearray's header and spare room cost more).
@@ -236,6 +240,19 @@ class StreamCheck:
                     self._set("ref", event_id, ref)
         elif kind == "Registered":
             self.health_fund = e.health_fund or "NONE"  # type: ignore[union-attr]
+            if self.keep is None or event_id in self.keep:  # a line names it: a correction
+                reg_on, born = e.on, e.born  # type: ignore[union-attr]
+                self._set("person", None, _Person(reg_on, born, e.resident_since or reg_on, None))  # type: ignore[union-attr]
+        elif kind == "Moved":  # rare; kept only for a registration some line corrects
+            person = self._fact("person", None)
+            if person is not None and (person.first_move is None or e.on < person.first_move):
+                self._set("person", None, person._replace(first_move=e.on))  # the earliest, by date
+        elif kind == "RegistrationCorrected":
+            person = self._fact("person", None)
+            if person is not None:
+                born, since = e.born or person.born, e.resident_since or person.since  # type: ignore[union-attr]
+                self._set("person", None, person._replace(born=born, since=since))
+            self._set("correction", event_id, b"")
         elif kind == "RegisteredLetterSent":
             self._set("letter", e.year, event_id)  # type: ignore[union-attr]
         elif kind == "FineImposed":
@@ -256,6 +273,10 @@ class StreamCheck:
                 ref = self.facts.pop(("ref", target), None)
                 if ref is not None:  # a retracted payment's bank reference may be recorded again
                     self.refs = _without(self.refs, ref)
+                if self.facts.pop(("correction", target), None) is not None:
+                    # The values before the retracted correction are not kept: a later
+                    # correction of this member is checked for its target alone.
+                    self.facts.pop(("person", None), None)
 
     # -- the guards -------------------------------------------------------------------
     def admit(self, e: ev.Event, event_id: bytes, line: int) -> None:
@@ -367,6 +388,35 @@ class StreamCheck:
             raise _refused(
                 "R-OBL-1", line, f"a RegistrationCorrected names the member's Registered event, not a {name}"
             )
+        person: _Person | None = self._fact("person", None)
+        if person is None:  # kept only while the values are known (see ``record``)
+            return
+        if e.on != person.on:
+            raise BadInput(
+                "on", e.on.isoformat(), f"a correction is dated on the registration's day, {person.on}", line
+            )
+        born, since = e.born or person.born, e.resident_since or person.since
+        if since < born:
+            raise BadInput(
+                "resident_since" if e.resident_since else "born",
+                (e.resident_since or e.born or since).isoformat(),
+                f"the start of residence {since} would lie before the birth date {born}",
+                line,
+            )
+        if e.resident_since and person.first_move is not None and e.resident_since > person.first_move:
+            raise BadInput(
+                "resident_since",
+                e.resident_since.isoformat(),
+                f"lies after the move of {person.first_move}: the residence registered began before it",
+                line,
+            )
+        if born == person.born and since == person.since:
+            raise _refused(
+                "R-OBL-1",
+                line,
+                f"the registration of {self.insz} already says born {born}, resident since {since}: "
+                "nothing to correct",
+            )
 
     def _death(self, e: ev.Died, line: int) -> None:
         if self._fact("died", None) is not None:
@@ -375,6 +425,17 @@ class StreamCheck:
 
 def _duplicate(e: ev.Event, line: int) -> BadInput:
     return BadInput("id", str(e.id), "this event is already in the store or the file", line)
+
+
+class _Person(NamedTuple):
+    """What a correction of the registration is checked against (as ``correct-registration``):
+    the registration's day, the birth date and start of residence as corrected so far, and
+    the first move."""
+
+    on: date
+    born: date
+    since: date
+    first_move: date | None
 
 
 def _ref_hash(bank_ref: str) -> bytes:

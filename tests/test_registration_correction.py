@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,46 @@ def test_a_correction_is_exported_and_imported_and_the_import_guards_it(
         retraction.pop(key)
     refused([fix, retraction], 0)
     assert fresh.status(A, "--as-of", "2023-06-01")["obligation"] == "compulsory"  # retracted
+
+
+def test_an_imported_correction_gets_the_checks_of_the_command(
+    clerk: Clerk, tmp_path: Path, import_workers: str
+) -> None:
+    """An event file records only what `correct-registration` could have (R-OBL-1): dated on
+    the registration's day, the start of residence not before the birth date nor after the
+    first move, and something to correct; checked against the registration in the file or
+    in the store, as corrected so far."""
+    clerk.import_workers = import_workers
+    _register(clerk)  # born 1997-03-14, resident since 1997-03-14, registered 2023-01-02
+    _correct(clerk, "--born", "1998-03-14", "--resident-since", "1998-03-14", "--reason", "typed wrongly")
+    reg, fix = (json.loads(line) for line in clerk("export", "-").stdout.splitlines())
+    moved = {k: v for k, v in reg.items() if k not in ("born", "health_fund", "resident_since")}
+    moved = {**moved, "type": "Moved", "id": str(uuid.uuid4()), "on": "2000-01-01"}
+
+    def imported(events: list[dict[str, Any]], code: int, store: str = "fresh") -> str:
+        path = tmp_path / f"f{len(list(tmp_path.iterdir()))}.jsonl"
+        path.write_text("".join(json.dumps(e) + "\n" for e in events))
+        other = Clerk(str(tmp_path / f"{store}.sqlite"))
+        other.import_workers = import_workers
+        return other("import", str(path), expect=code).output  # type: ignore[no-any-return]
+
+    born_later = {**fix, "resident_since": None}  # born 1998, still resident since 1997
+    assert "would lie before the birth date 1998-03-14" in imported([reg, born_later], 2)
+    same = {**fix, "born": "1997-03-14", "resident_since": None}
+    out = imported([reg, same], 1)
+    assert "R-OBL-1" in out and "line 2" in out and "nothing to correct" in out
+    out = imported([reg, {**fix, "on": "2023-05-01"}], 2)
+    assert "registration's day, 2023-01-02" in out
+    after_move = {**fix, "born": None, "resident_since": "2001-01-01"}
+    assert "after the move of 2000-01-01" in imported([reg, moved, after_move], 2)
+    # Against the values as corrected so far: in the file, and in the store.
+    again = {**fix, "id": str(uuid.uuid4()), "born": "1999-01-01", "resident_since": None}
+    assert "line 3" in imported([reg, fix, again], 2)
+    imported([reg, fix], 0, store="kept")
+    assert "line 1" in imported([again], 2, store="kept")
+    later = {**fix, "id": str(uuid.uuid4()), "born": None, "resident_since": "1999-06-01"}
+    imported([later], 0, store="kept")
+    assert Clerk(str(tmp_path / "kept.sqlite")).status(A, "--as-of", "2023-06-01")["obligation"] == "exempt"
 
 
 def test_the_members_row_shows_the_corrected_birth_year_after_a_nightly_run(
