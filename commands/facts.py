@@ -26,6 +26,7 @@ from commands.options import (
     store_options,
 )
 from ledger import events as ev
+from ledger.identity import coded_birth_date
 from ledger.member import Member
 from ledger.money import euro
 
@@ -91,6 +92,15 @@ def register(
             ),
         )
     )
+    coded = coded_birth_date(insz)
+    if coded is not None and coded != born:
+        # A note, not a refusal: the birth date the population register gives is the one
+        # that counts (R-OBL-1), and an INSZ keeps the date it was issued with.
+        click.echo(
+            f"note: {insz} codes the birth date {coded.isoformat()}, recorded as --born "
+            f"{born.isoformat()}; if that was typed wrongly, `zorgkas correct-registration` fixes it",
+            err=True,
+        )
 
 
 @click.command("correct-registration")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import date
 
 FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "VZK")
 HEALTH_FUNDS = ("CM", "NZV", "SOM", "LZ", "OZ", "NONE")
@@ -21,6 +22,19 @@ def normalize_insz(text: str, field: str = "INSZ") -> str:
     from ledger.validation import insz  # validation reads the fund table here
 
     return insz(text, field)
+
+
+def coded_birth_date(insz: str) -> date | None:
+    """The birth date a valid INSZ codes in its first six digits (YYMMDD; a BIS number adds
+    20 or 40 to the month), the century read from its check digits as they validate
+    (a ``2`` before the first nine digits: born from 2000 on). None when the number codes
+    no whole date (a day or month of 00: unknown when the number was given)."""
+    year, month, day = int(insz[:2]), int(insz[2:4]) % 20, int(insz[4:6])
+    century = 2000 if 97 - int("2" + insz[:9]) % 97 == int(insz[9:]) else 1900
+    try:
+        return date(century + year, month, day)
+    except ValueError:  # month or day 00 (or out of range): no date coded
+        return None
 
 
 _stream_key: bytes | None = None

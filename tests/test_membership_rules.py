@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 from tests.conftest import Clerk, invite, make_insz
 
@@ -228,6 +229,22 @@ def test_R_AFF_1_a_cancelled_member_is_not_rejoined_by_a_payment_on_an_old_paid_
     clerk("pay", B, "--amount", "60", "--on", "2025-03-01")  # no invitation open: kept as credit
     s = clerk.status(B, "--as-of", "2025-03-02")
     assert (s["affiliated"], s["affiliated_since"], s["credit_cents"]) == (False, None, 6000)
+
+
+def test_R_OBL_1_a_birth_date_the_insz_does_not_code_is_recorded_with_a_note(sqlite_clerk: Clerk) -> None:
+    # The population register's birth date counts; an INSZ whose first six digits say
+    # another day gets a note on standard error (a typing slip is then corrected).
+    def register(insz: str, born: str) -> Any:
+        args = ["--born", born, "--region", "flanders", "--health-fund", "CM", "--on", "2024-01-02"]
+        return sqlite_clerk("register", insz, *args)
+
+    coded = make_insz(date(1997, 3, 14), 21)
+    out = register(coded, "1998-03-14")
+    assert "codes the birth date 1997-03-14" in out.stderr and "correct-registration" in out.stderr
+    assert "codes" not in out.stdout
+    # Recorded as given: under 26 in 2023 by the recorded date (R-OBL-7).
+    assert sqlite_clerk.status(coded, "--as-of", "2023-06-01")["obligation"] == "exempt"
+    assert "codes" not in register(make_insz(date(2001, 12, 31), 22), "2001-12-31").stderr
 
 
 def test_R_OBL_1_moving_to_flanders_after_25_is_compulsory_from_the_move(clerk: Clerk) -> None:
