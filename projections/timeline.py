@@ -264,10 +264,14 @@ def _mark(
 ) -> None:
     """Put the marks of one correcting event on what it corrects (and on itself)."""
     when = e.on.isoformat()
+    # A reversal or an appeal since retracted corrects nothing (``History.view`` drops it):
+    # it bears its own retraction mark and puts none on what it named.
+    void = e.id in retracted
     if isinstance(e, ev.PaymentReversed) and e.payment_id in found:
-        target = found[e.payment_id]
-        target.marks.update(reversed_by=str(e.id), reversed_on=when)
-        target.notes.append(f"reversed on {when}")
+        if not void:
+            target = found[e.payment_id]
+            target.marks.update(reversed_by=str(e.id), reversed_on=when)
+            target.notes.append(f"reversed on {when}")
         found[e.id].marks["corrects"] = str(e.payment_id)
     elif isinstance(e, ev.EventRetracted) and e.target_id in found:
         _retracted(e, found[e.target_id])
@@ -287,6 +291,8 @@ def _mark(
     elif isinstance(e, ev.FineAppealDecided) and e.fine_year in fines:
         fine = fines[e.fine_year]
         found[e.id].marks["corrects" if e.upheld else "concerns"] = str(fine.id)
+        if void:
+            return
         key = "annulled_by" if e.upheld else "appeal_rejected_by"
         found[fine.id].marks.update({key: str(e.id), key.replace("_by", "_on"): when})
         found[fine.id].notes.append(

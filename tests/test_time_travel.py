@@ -107,3 +107,41 @@ def test_explain_accounts_for_every_cent(clerk: Clerk) -> None:
     assert all(s["source"] for s in premiums)
     text = clerk("explain", A, "--as-of", "2023-06-01").output
     assert "R-FINE-2" in text and "Total owed" in text
+
+
+def test_a_retracted_reversal_marks_no_payment_reversed(clerk: Clerk) -> None:
+    # R-PREM-7: a reversal recorded wrongly and retracted corrects nothing: the payment
+    # counts in status and report, so history must not mark it reversed either.
+    _play(clerk)
+    clerk("pay", A, "--amount", "58", "--on", "2023-02-10", "--bank-ref", "FEB", now="2023-02-10T09:00:00")
+    clerk("reverse-payment", A, "--bank-ref", "FEB", "--on", "2023-02-20", now="2023-02-20T09:00:00")
+    rows = json.loads(clerk("history", A, "--json").output)
+    reversal = next(e for e in rows if e["type"] == "PaymentReversed" and e["on"] == "2023-02-20")
+    clerk("retract", A, "--event", reversal["id"], "--reason", "wrong member", now="2023-03-01T09:00:00")
+    rows = json.loads(clerk("history", A, "--json", "--as-of", "2023-06-01").output)
+    payment = next(e for e in rows if e.get("bank_ref") == "FEB")
+    reversal = next(e for e in rows if e["id"] == reversal["id"])
+    assert "reversed_by" not in payment and reversal["retracted_by"]
+    assert "[reversed on" not in next(
+        line for line in clerk("history", A, "--as-of", "2023-06-01").output.splitlines() if "FEB" in line
+    )
+    then = clerk.status(A, "--as-of", "2023-06-01", "--known-on", "2023-02-28T00:00:00")
+    now = clerk.status(A, "--as-of", "2023-06-01")
+    assert (then["arrears"]["premiums_cents"], now["arrears"]["premiums_cents"]) == (16300, 10500)
+    rows = json.loads(clerk("history", A, "--json", "--known-on", "2023-02-28T00:00:00").output)
+    assert next(e for e in rows if e.get("bank_ref") == "FEB")["reversed_on"] == "2023-02-20"
+
+
+def test_a_retracted_appeal_marks_no_fine_annulled(clerk: Clerk) -> None:
+    # R-FINE-2: the upheld appeal, retracted, annuls nothing: the fine is open again in
+    # status, and history marks the appeal retracted, not the fine annulled.
+    _play(clerk)
+    rows = json.loads(clerk("history", A, "--json").output)
+    appeal = next(e for e in rows if e["type"] == "FineAppealDecided")
+    clerk("retract", A, "--event", appeal["id"], "--reason", "other member", now="2023-03-01T09:00:00")
+    status = clerk.status(A, "--as-of", "2023-06-01")
+    assert status["fines"] == [{"year": 2022, "amount_cents": 25000, "status": "open"}]
+    rows = json.loads(clerk("history", A, "--json", "--as-of", "2023-06-01").output)
+    fine = next(e for e in rows if e["type"] == "FineImposed")
+    assert "annulled_by" not in fine
+    assert next(e for e in rows if e["id"] == appeal["id"])["retracted_by"]
