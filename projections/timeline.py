@@ -251,6 +251,13 @@ def entries(
     for e in retractions:
         if e.id not in found and e.target_id in found:
             _retracted(e, found[e.target_id])
+    # A claim adjustment goes with the fact that caused it (a backdated allowance): the
+    # view drops it when that fact is retracted (R-PREM-9), so it carries the same mark.
+    by_target = {e.target_id: e for e in retractions}
+    for x in found.values():
+        cause = getattr(x.event, "cause_id", None) if type(x.event) is ev.PremiumAdjusted else None
+        if cause in by_target and "retracted_by" not in x.marks:
+            _retracted(by_target[cause], x, "with the fact that caused it ")
     order: Callable[[Entry], Any] = (
         (lambda x: (x.event.recorded_at, x.event.originator_version))
         if by_recorded
@@ -300,10 +307,10 @@ def _mark(
         )
 
 
-def _retracted(e: ev.EventRetracted, target: Entry) -> None:
+def _retracted(e: ev.EventRetracted, target: Entry, how: str = "") -> None:
     when = e.on.isoformat()
     target.marks.update(retracted_by=str(e.id), retracted_on=when)
-    target.notes.append(f"retracted on {when}: {e.reason}")
+    target.notes.append(f"retracted {how}on {when}: {e.reason}")
 
 
 def to_json(entry: Entry) -> dict[str, Any]:

@@ -145,3 +145,25 @@ def test_a_retracted_appeal_marks_no_fine_annulled(clerk: Clerk) -> None:
     fine = next(e for e in rows if e["type"] == "FineImposed")
     assert "annulled_by" not in fine
     assert next(e for e in rows if e["id"] == appeal["id"])["retracted_by"]
+
+
+def test_the_adjustments_of_a_retracted_allowance_are_marked_retracted(clerk: Clerk) -> None:
+    # R-PREM-9: retracting the backdated allowance retracts the claim adjustments it caused;
+    # status no longer applies them, and history marks them as it marks the allowance.
+    _play(clerk)
+    rows = json.loads(clerk("history", A, "--json").output)
+    allowance = next(e for e in rows if e["type"] == "AllowanceChanged")
+    clerk("retract", A, "--event", allowance["id"], "--reason", "wrong member", now="2023-03-01T09:00:00")
+    status = clerk.status(A, "--as-of", "2023-06-01")
+    assert [(p["year"], p["due_cents"], p["adjusted"]) for p in status["premiums"] if p["year"] == 2022] == [
+        (2022, 5400, False)
+    ]
+    rows = json.loads(clerk("history", A, "--json", "--as-of", "2023-06-01").output)
+    adjustments = [e for e in rows if e["type"] == "PremiumAdjusted"]
+    assert [e["year"] for e in adjustments] == [2022, 2023]
+    everything = json.loads(clerk("history", A, "--json").output)
+    assert {e.get("retracted_by") for e in adjustments} == {
+        next(e["id"] for e in everything if e["type"] == "EventRetracted")
+    }
+    before = json.loads(clerk("history", A, "--json", "--known-on", "2023-02-28T00:00:00").output)
+    assert all("retracted_by" not in e for e in before if e["type"] == "PremiumAdjusted")
