@@ -116,8 +116,9 @@ def history(
 
     member = session.ledger.load(insz)
     as_of_day = as_of or session.today
-    if not member.is_registered:
-        History.view(insz, [], as_of_day).check_registered()
+    if not member.is_registered or known_on is not None:
+        # Refused (R-OBL-1) as status and explain refuse: unknown, or not yet known at ``known_on``.
+        History.view(insz, member.events, as_of_day, known_on).check_registered()
     found = timeline.entries(member.events, as_of_day, known_on, by_recorded=by_recorded)
     if as_json:
         # Scripts read the stream as it was recorded: the JSON keeps version order.

@@ -167,3 +167,16 @@ def test_the_adjustments_of_a_retracted_allowance_are_marked_retracted(clerk: Cl
     }
     before = json.loads(clerk("history", A, "--json", "--known-on", "2023-02-28T00:00:00").output)
     assert all("retracted_by" not in e for e in before if e["type"] == "PremiumAdjusted")
+
+
+def test_before_the_registration_was_recorded_every_question_refuses(clerk: Clerk) -> None:
+    # R-OBL-1: as known on 2020-01-01T08:59:59 the fund did not know the person yet.
+    _play(clerk)
+    questions = ["status", "--json"], ["explain"], ["explain", "--json"], ["history"], ["history", "--json"]
+    for question in questions:
+        result = clerk(*question, A, "--known-on", "2020-01-01T08:59:59", expect=1)
+        assert "R-OBL-1" in result.output
+        assert "not registered as known on 2020-01-01T08:59:59" in result.output
+    assert clerk.status(A, "--known-on", "2020-01-01T09:00:00")["known_on"] == "2020-01-01T09:00:00"
+    day = json.loads(clerk("history", A, "--json", "--known-on", "2020-01-01").output)  # its end
+    assert [e["type"] for e in day] == ["Registered"]
