@@ -425,14 +425,28 @@ def _knowledge_html(then: Status, now: Status, events: list[ev.Event], known_on:
         table = f"<table>{head}{body}</table>"
     else:
         table = "<p>Every figure was the same then as it is now.</p>"
+    as_of = now.history.as_of
+    by_id = {e.id: e for e in events}
+
+    def about(e: ev.Event | None) -> bool:
+        return e is not None and (e.on <= as_of or type(e) in ev.PERSON)
+
+    # A retraction applies at every as-of date once recorded (``History.view``): one dated
+    # after ``as_of`` changed the figures of that date too, so it is listed with the rest.
     later = [
-        e for e in events if e.recorded_at > known_on and (e.on <= now.history.as_of or type(e) in ev.PERSON)
+        e
+        for e in events
+        if e.recorded_at > known_on
+        and (about(e) or (type(e) is ev.EventRetracted and about(by_id.get(e.target_id))))
     ]
     if later:
-        found = timeline.entries(later, now.history.as_of)
+        found = timeline.entries(later, max(e.on for e in later))
+        for x in found:  # what a retraction retracted was mostly recorded before: named in full
+            if type(x.event) is ev.EventRetracted:
+                x.text = timeline.describe(x.event, by_id.get)
         learned = (
-            "<p>Recorded after that moment (effective on or before the date of the dossier):</p>"
-            + _events_html(found)
+            "<p>Recorded after that moment (effective on or before the date of the dossier, and the "
+            "retractions of such facts):</p>" + _events_html(found)
         )
     else:
         learned = "<p>Nothing about this date was recorded after that moment.</p>"

@@ -7,6 +7,7 @@ Chromium the rendering test is skipped and says why; the file checks still run.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -110,3 +111,22 @@ def test_r_prem_9_a_claims_correction_is_a_mark_of_its_own_in_the_dossier(sqlite
         "The claim of the 2024 premium adjusted to € 31,00 (reduced rate): increased allowance granted "
         "from 2023-01-01 (R-PREM-9) on 2023-01-01"
     ]
+
+
+def test_a_retraction_recorded_after_known_on_is_listed_with_what_changed(sqlite_clerk: Clerk) -> None:
+    # The dossier of 30 June 2024 as known on 28 February 2025, against now: the payment of
+    # € 54,00 of 1 May 2024 was retracted on 1 March 2025, a day after the dossier's date. A
+    # retraction applies at every as-of date, so it is what the fund learned since.
+    _story(sqlite_clerk)
+    history = json.loads(sqlite_clerk("history", B, "--json").output)
+    payment = next(e for e in history if e.get("bank_ref") == "BANK-2024-000456")
+    sqlite_clerk(
+        "retract", B, "--event", payment["id"], "--reason", "other member", now="2025-03-01T09:00:00"
+    )
+    page = sqlite_clerk(
+        "dossier", B, "--as-of", "2024-06-30", "--known-on", "2025-02-28", "--out", "-"
+    ).output
+    known = page[page.index("5. What the fund knew then") : page.index("6. Events")]
+    assert "<td>Total owed</td><td>€ 58,00</td><td>€ 112,00</td>" in known
+    assert "Nothing about this date was recorded after that moment." not in known
+    assert "Retracted “Payment of € 54,00 received (bank ref BANK-2024-000456)”" in known
