@@ -471,7 +471,11 @@ class Member:
         payment = self.payment_by_ref(bank_ref)
         if payment is None:
             raise RuleRefused("R-PREM-7", f"no payment with bank reference {bank_ref!r} for {self.insz}")
-        if any(isinstance(e, ev.PaymentReversed) and e.payment_id == payment.id for e in self.events):
+        retracted = {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
+        if any(
+            isinstance(e, ev.PaymentReversed) and e.payment_id == payment.id and e.id not in retracted
+            for e in self.events
+        ):  # a reversal recorded wrongly and retracted reversed nothing: the right one may follow
             raise RuleRefused("R-PREM-7", f"the payment {bank_ref!r} was already reversed")
         if on < payment.on:
             raise BadInput("--on", on.isoformat(), f"lies before the payment's value date {payment.on}")

@@ -180,3 +180,20 @@ def test_before_the_registration_was_recorded_every_question_refuses(clerk: Cler
     assert clerk.status(A, "--known-on", "2020-01-01T09:00:00")["known_on"] == "2020-01-01T09:00:00"
     day = json.loads(clerk("history", A, "--json", "--known-on", "2020-01-01").output)  # its end
     assert [e["type"] for e in day] == ["Registered"]
+
+
+def test_r_prem_7_after_a_retracted_reversal_the_right_one_can_be_recorded(clerk: Clerk) -> None:
+    # The bank took the 58 € back on 20 February, not on 2 February as first typed.
+    _play(clerk)
+    clerk("pay", A, "--amount", "58", "--on", "2023-02-01", "--bank-ref", "FEB", now="2023-02-01T10:00:00")
+    clerk("reverse-payment", A, "--bank-ref", "FEB", "--on", "2023-02-02", now="2023-02-02T10:00:00")
+    refused = clerk("reverse-payment", A, "--bank-ref", "FEB", "--on", "2023-02-20", expect=1)
+    assert "R-PREM-7" in refused.output and "already reversed" in refused.output
+    rows = json.loads(clerk("history", A, "--json").output)
+    wrong = next(e for e in rows if e["type"] == "PaymentReversed" and e["on"] == "2023-02-02")
+    clerk("retract", A, "--event", wrong["id"], "--reason", "wrong day", now="2023-02-21T09:00:00")
+    clerk("reverse-payment", A, "--bank-ref", "FEB", "--on", "2023-02-20", now="2023-02-21T09:05:00")
+    assert clerk.status(A, "--as-of", "2023-02-19")["arrears"]["premiums_cents"] == 10500
+    assert clerk.status(A, "--as-of", "2023-02-20")["arrears"]["premiums_cents"] == 16300
+    rows = json.loads(clerk("history", A, "--json").output)
+    assert next(e for e in rows if e.get("bank_ref") == "FEB")["reversed_on"] == "2023-02-20"
