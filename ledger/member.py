@@ -456,13 +456,18 @@ class Member:
                 "direct debit applies only from the year after joining; pay by transfer",
             )
 
+    def _retracted_ids(self) -> set[UUID | None]:
+        """The ids of the member's facts a retraction names (whatever its date: a
+        retraction counts from the moment it is recorded, at every as-of date)."""
+        return {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
+
     def payment_by_ref(self, bank_ref: str) -> ev.PremiumPaid | None:
         """The payment recorded with this bank reference, unless it was retracted (recorded
         wrongly: the clerk records it again, with the same reference)."""
         found = [e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref]
         if not found:
             return None
-        retracted = {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
+        retracted = self._retracted_ids()
         return next((e for e in found if e.id not in retracted), None)
 
     def reverse_payment(self, stamp: Stamp, *, bank_ref: str, on: date, reason: str) -> list[ev.Event]:
@@ -471,7 +476,7 @@ class Member:
         payment = self.payment_by_ref(bank_ref)
         if payment is None:
             raise RuleRefused("R-PREM-7", f"no payment with bank reference {bank_ref!r} for {self.insz}")
-        retracted = {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
+        retracted = self._retracted_ids()
         if any(
             isinstance(e, ev.PaymentReversed) and e.payment_id == payment.id and e.id not in retracted
             for e in self.events
@@ -495,7 +500,7 @@ class Member:
             )
         if isinstance(target, ev.EventRetracted):
             raise RuleRefused("R-OBL-1", "a retraction cannot itself be retracted")
-        if any(isinstance(e, ev.EventRetracted) and e.target_id == event_id for e in self.events):
+        if event_id in self._retracted_ids():
             raise RuleRefused("R-OBL-1", "this event was already retracted")
         return self._one(stamp, ev.EventRetracted, stamp.today, target_id=event_id, reason=reason)
 
