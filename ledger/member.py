@@ -377,7 +377,9 @@ class Member:
         stamp.check_not_future("--on", on)
         if amount_cents <= 0:
             raise BadInput("--amount", euro(amount_cents), "a payment must be more than zero")
-        if bank_ref and self.payment_by_ref(bank_ref) is not None:
+        if bank_ref and any(isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref for e in self.events):
+            # Also after that payment's retraction: reading the bank file again must not
+            # bring back what the fund retracted (a corrected payment takes another reference).
             return []
         h = self._registered_history(on)
         if method == "direct-debit":
@@ -462,8 +464,8 @@ class Member:
         return {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
 
     def payment_by_ref(self, bank_ref: str) -> ev.PremiumPaid | None:
-        """The payment recorded with this bank reference, unless it was retracted (recorded
-        wrongly: the clerk records it again, with the same reference)."""
+        """The standing payment recorded with this bank reference: a retracted one is gone
+        (nothing to reverse)."""
         found = [e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref]
         if not found:
             return None

@@ -181,14 +181,7 @@ class StreamCheck:
         # members), in one bytes object (a bytearray's header and spare room cost more).
         self.refs: bytes = b""
         self.keep, self.recall = (keep, recall) if keep is not None and recall is not None else (None, None)
-        stored = list(stored)
-        # A stored payment the store also holds a retraction of no longer holds its bank
-        # reference (a clerk retracts a payment recorded wrongly and records it again).
-        gone = {s.target_id for s in stored if s.type == "EventRetracted" and s.target_id is not None}
         for fact in stored:
-            if gone and fact.type == "PremiumPaid" and fact.id in gone:
-                self._remember(fact.id.bytes, "PremiumPaid")
-                continue
             self.record(fact)
 
     # -- what the member has --------------------------------------------------------
@@ -234,10 +227,9 @@ class StreamCheck:
             return
         if kind == "PremiumPaid":  # the most frequent first
             if e.bank_ref:  # type: ignore[union-attr]
-                ref = _ref_hash(e.bank_ref)  # type: ignore[union-attr]
-                self.refs += ref
-                if self.keep is None or event_id in self.keep:  # a line names it: maybe to retract it
-                    self._set("ref", event_id, ref)
+                # Kept after a retraction too, as `pay` does: a bank file read again does not
+                # bring back a payment the fund retracted (CONTRACT: a duplicate, nothing written).
+                self.refs += _ref_hash(e.bank_ref)  # type: ignore[union-attr]
         elif kind == "Registered":
             self.health_fund = e.health_fund or "NONE"  # type: ignore[union-attr]
             if self.keep is None or event_id in self.keep:  # a line names it: a correction
@@ -270,9 +262,6 @@ class StreamCheck:
                 for key, value in list(self.facts.items()):
                     if value == target:
                         del self.facts[key]
-                ref = self.facts.pop(("ref", target), None)
-                if ref is not None:  # a retracted payment's bank reference may be recorded again
-                    self.refs = _without(self.refs, ref)
                 if self.facts.pop(("correction", target), None) is not None:
                     # The values before the retracted correction are not kept: a later
                     # correction of this member is checked for its target alone.
@@ -454,16 +443,6 @@ def _holds(packed: bytes, item: bytes) -> bool:
             return True
         start = i + 1
     return False
-
-
-def _without(packed: bytes, item: bytes) -> bytes:
-    """``packed`` (8-byte items end to end) without its first ``item``."""
-    start = 0
-    while (i := packed.find(item, start)) >= 0:
-        if i % 8 == 0:
-            return packed[:i] + packed[i + 8 :]
-        start = i + 1
-    return packed
 
 
 def _refused(rule: str, line: int, message: str) -> RuleRefused:
