@@ -115,9 +115,7 @@ class PortType(_Converting):
     name = "PORT"
 
     def parse(self, value: str) -> int:
-        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
-            raise BadInput("PORT", value, "not a TCP port (1-65535)")
-        return int(value)
+        return validation.parse_count(value, "PORT", 1, 65535, "not a TCP port (1-65535)")
 
 
 DATE = DateType()

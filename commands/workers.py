@@ -28,7 +28,9 @@ from typing import Any
 
 import click
 
+from commands.options import _Converting
 from ledger.errors import BadInput
+from ledger.validation import parse_count
 
 WORKERS_META = "zorgkas.workers"
 PART_META = "zorgkas.part"
@@ -51,7 +53,7 @@ class PartType(click.ParamType):
         return int(i) - 1, int(n)
 
 
-class CountType(click.ParamType):
+class CountType(_Converting):
     """A number of processes: ASCII digits only (docs/cli.md, "Numbers"), from 1 to ``high``."""
 
     name = "N"
@@ -59,13 +61,8 @@ class CountType(click.ParamType):
     def __init__(self, high: int) -> None:
         self.high = high
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, int):
-            return value
-        text = str(value)
-        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= self.high):
-            self.fail(f"{value!r}: not a number from 1 to {self.high} (ASCII digits)", param, ctx)
-        return int(text)
+    def parse(self, value: str) -> int:
+        return parse_count(value, "N", 1, self.high, f"not a number from 1 to {self.high} (ASCII digits)")
 
 
 def worker_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -65,6 +65,15 @@ _OGM = re.compile(r"(?:\+\+\+)?[0-9]{3}/?[0-9]{4}/?[0-9]{5}(?:\+\+\+)?")
 # -- scalars ---------------------------------------------------------------------------
 
 
+def parse_count(value: str, field: str, low: int, high: int | None, what: str) -> int:
+    """A whole number in ASCII digits from ``low`` to ``high`` (None: no bound): a port, a
+    number of processes. ``what`` is the refusal (``²`` or ``٢`` are not digits here)."""
+    number = int(value) if value.isascii() and value.isdigit() else None
+    if number is None or number < low or (high is not None and number > high):
+        raise BadInput(field, value, what)
+    return number
+
+
 def parse_year(value: str, field: str = "YEAR") -> int:
     """Four ASCII digits, 1900–2999."""
     if not isinstance(value, str) or not _YEAR.fullmatch(value) or not 1900 <= int(value) <= 2999:

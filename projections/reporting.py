@@ -49,6 +49,7 @@ from ledger.children import die_with_parent
 from ledger.errors import BadInput, LedgerError
 from ledger.member import Member
 from ledger.store import Ledger
+from ledger.validation import parse_count
 from projections.report_rows import member_rows, next_change, pseudonym
 from projections.report_schema import BY_NAME, CHANGES_ON, SCHEMA_VERSION, TABLES, VIEWS
 from projections.report_targets import (
@@ -188,9 +189,8 @@ def _forced_workers() -> int | None:
     forced = os.environ.get("ZORGKAS_REPORT_WORKERS")
     if not forced:
         return None
-    if not (forced.isascii() and forced.isdigit()):
-        raise BadInput("ZORGKAS_REPORT_WORKERS", forced, "not a number of processes (ASCII digits)")
-    return max(1, int(forced))
+    what = "not a number of processes (ASCII digits)"
+    return max(1, parse_count(forced, "ZORGKAS_REPORT_WORKERS", 0, None, what))
 
 
 FRAME = struct.Struct("<Q")  # the length of one frame of rows, before it
