@@ -377,7 +377,7 @@ class Member:
         stamp.check_not_future("--on", on)
         if amount_cents <= 0:
             raise BadInput("--amount", euro(amount_cents), "a payment must be more than zero")
-        if bank_ref and any(isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref for e in self.events):
+        if bank_ref and self._payments_with_ref(bank_ref):
             # Also after that payment's retraction: reading the bank file again must not
             # bring back what the fund retracted (a corrected payment takes another reference).
             return []
@@ -463,10 +463,14 @@ class Member:
         retraction counts from the moment it is recorded, at every as-of date)."""
         return {e.target_id for e in self.events if isinstance(e, ev.EventRetracted)}
 
+    def _payments_with_ref(self, bank_ref: str) -> list[ev.PremiumPaid]:
+        """Every payment recorded with this bank reference, retracted ones too."""
+        return [e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref]
+
     def payment_by_ref(self, bank_ref: str) -> ev.PremiumPaid | None:
         """The standing payment recorded with this bank reference: a retracted one is gone
         (nothing to reverse)."""
-        found = [e for e in self.events if isinstance(e, ev.PremiumPaid) and e.bank_ref == bank_ref]
+        found = self._payments_with_ref(bank_ref)
         if not found:
             return None
         retracted = self._retracted_ids()

@@ -354,12 +354,16 @@ class StreamCheck:
         if self._kind_of(e.claim_id.bytes, line) not in _CLAIMS:
             raise _refused("R-PREM-9", line, f"no claim {e.claim_id} of {self.insz} before this adjustment")
 
-    def _retraction(self, e: ev.EventRetracted, line: int) -> None:
-        kind = self._kind_of(e.target_id.bytes, line)
+    def _target_kind(self, target: uuid.UUID, line: int) -> int:
+        """The type code of the member's earlier event a correction names; bad input (as
+        ``retract --event`` with an unknown id) when there is none."""
+        kind = self._kind_of(target.bytes, line)
         if kind is None:
-            raise BadInput(
-                "target_id", str(e.target_id), f"no earlier event with this id for {self.insz}", line
-            )
+            raise BadInput("target_id", str(target), f"no earlier event with this id for {self.insz}", line)
+        return kind
+
+    def _retraction(self, e: ev.EventRetracted, line: int) -> None:
+        kind = self._target_kind(e.target_id, line)
         if kind in _NEVER_RETRACTED:
             name = ev.EVENT_TYPES[kind - 1].__name__
             raise _refused("R-OBL-1", line, f"a {name} cannot be retracted")
@@ -367,11 +371,7 @@ class StreamCheck:
             raise _refused("R-OBL-1", line, f"the event {e.target_id} was already retracted")
 
     def _correction(self, e: ev.RegistrationCorrected, line: int) -> None:
-        kind = self._kind_of(e.target_id.bytes, line)
-        if kind is None:
-            raise BadInput(
-                "target_id", str(e.target_id), f"no earlier event with this id for {self.insz}", line
-            )
+        kind = self._target_kind(e.target_id, line)
         if kind != _REGISTERED:
             name = ev.EVENT_TYPES[kind - 1].__name__ if kind else "event"
             raise _refused(
